@@ -1,0 +1,19 @@
+/* Single-precision GEMM, row-major, the one entry point every matmul in taichu goes through:
+ *
+ *   C[M,N] = alpha * op(A)[M,K] · op(B)[K,N] + beta * C[M,N]
+ *   op(X) = X (trans = 0) or Xᵀ (trans = 1); lda/ldb/ldc are row strides in elements.
+ *
+ * All four transpose cases are supported, since the original stores some weights in×out and others
+ * out×in. The implementation chooses at run time between taichu's own AVX-512 kernels (CPUID) and
+ * OpenBLAS's cblas_sgemm; TAICHU_GEMM=blas|avx512 forces one. Results may differ between backends only
+ * by float summation order. */
+#ifndef TC_CORE_GEMM_H
+#define TC_CORE_GEMM_H
+
+void tc_sgemm(int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda, const float *B,
+              int ldb, float beta, float *C, int ldc);
+
+/* Name of the backend tc_sgemm uses for a problem of this size ("openblas", "avx512", ...). */
+const char *tc_sgemm_backend(int M, int N, int K);
+
+#endif
