@@ -1,0 +1,286 @@
+/* taichu's AVX-512 SGEMM: packed, cache-blocked, register-blocked (docs/gemm.md).
+ *
+ * Loop nest (BLIS/Goto style, row-major C with vectors running along N):
+ *   jc over N by NC          B panel  [KC × NC]  packed once per (jc, pc), shared by all threads (L3)
+ *    pc over K by KC
+ *     ic over M by MC        A block  [MC × KC]  packed per thread (L2)
+ *      jr over NC by NR      B micro-panel [KC × NR] stays in L1 while ...
+ *       ir over MC by MR     ... the 14×32 micro-kernel streams A micro-panels [KC × MR] from L2
+ * The micro-kernel keeps a 14×32 C tile in 28 zmm accumulators; per k it loads two B vectors and does
+ * 28 FMAs with embedded broadcasts of A, so it is bound by the two FMA pipes, not by loads.
+ *
+ * Edges: packed A is zero-padded to MR rows; B is read with lane masks, so column tails need no padding
+ * and an unpacked B (small problems, see direct_b) can be read in place. Stores are masked and only the
+ * valid rows are written. beta == 0 never reads C.
+ *
+ * Everything AVX-512 lives in functions marked TC_AVX512; callers check CPUID first (gemm.c). */
+#include "core/gemm_avx512.h"
+
+#include <immintrin.h>
+#include <omp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#define MR TC_GEMM_MR
+#define NR TC_GEMM_NR
+#define KC TC_GEMM_KC
+#define MC TC_GEMM_MC
+#define NC TC_GEMM_NC
+
+#define TC_AVX512 __attribute__((target("avx512f,avx512dq,avx512vl,avx512bw,avx2,fma")))
+
+/* ---- per-thread packing buffers: grown on demand, kept for the thread's lifetime (no malloc per call) */
+typedef struct {
+    float *p;
+    size_t cap; /* floats */
+} pack_buf;
+
+static _Thread_local pack_buf tls_apack; /* [MC/MR][KC][MR] this thread's A block */
+static _Thread_local pack_buf tls_bpack; /* [NC/NR][KC][NR] the B panel of calls this thread leads */
+
+static float *pack_buf_get(pack_buf *b, size_t n) {
+    if (n > b->cap) {
+        free(b->p);
+        size_t bytes = (n * sizeof(float) + 63) & ~(size_t)63;
+        b->p = aligned_alloc(64, bytes);
+        if (!b->p) {
+            fprintf(stderr, "taichu: out of memory allocating %zu bytes for GEMM packing\n", bytes);
+            abort();
+        }
+        b->cap = n;
+    }
+    return b->p;
+}
+
+typedef struct {
+    int ta, tb, M, N, K;
+    float alpha, beta;
+    const float *A, *B;
+    long lda, ldb, ldc;
+    float *C;
+    int direct_b; /* B is read in place (no transpose, small M): no packing, no barriers */
+    int split_n;  /* threads split the N micro-panels (else the M micro-panels) */
+} gemm_prob;
+
+static inline __mmask16 lane_mask(int n) { /* first n (0..16) lanes */
+    return n >= 16 ? (__mmask16)0xFFFF : n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1u);
+}
+
+/* In-place transpose of a 16×16 float block held in r[0..15] (row i -> column i). */
+TC_AVX512 static inline void transpose16(__m512 r[16]) {
+    __m512 t[16], u[16];
+    for (int i = 0; i < 8; i++) {
+        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);     /* a0 b0 a1 b1 | a4 b4 a5 b5 | ... */
+        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]); /* a2 b2 a3 b3 | ... */
+    }
+    for (int i = 0; i < 4; i++) {
+        __m512 lo0 = t[4 * i], hi0 = t[4 * i + 1], lo1 = t[4 * i + 2], hi1 = t[4 * i + 3];
+        u[4 * i + 0] = _mm512_shuffle_ps(lo0, lo1, 0x44); /* a0 b0 c0 d0 | a4 b4 c4 d4 | a8.. | a12.. */
+        u[4 * i + 1] = _mm512_shuffle_ps(lo0, lo1, 0xEE); /* a1 b1 c1 d1 | ... */
+        u[4 * i + 2] = _mm512_shuffle_ps(hi0, hi1, 0x44); /* a2 ... */
+        u[4 * i + 3] = _mm512_shuffle_ps(hi0, hi1, 0xEE); /* a3 ... */
+    }
+    /* u[4g + c] holds, in 128-bit lane l, column 4l + c of rows 4g..4g+3. */
+    for (int c = 0; c < 4; c++) {
+        __m512 v0 = _mm512_shuffle_f32x4(u[c], u[4 + c], 0x88);      /* lanes: g0.l0 g0.l2 g1.l0 g1.l2 */
+        __m512 v1 = _mm512_shuffle_f32x4(u[c], u[4 + c], 0xDD);      /* g0.l1 g0.l3 g1.l1 g1.l3 */
+        __m512 v2 = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0x88); /* g2.l0 g2.l2 g3.l0 g3.l2 */
+        __m512 v3 = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0xDD);
+        r[c + 0] = _mm512_shuffle_f32x4(v0, v2, 0x88);  /* g0.l0 g1.l0 g2.l0 g3.l0: column c */
+        r[c + 8] = _mm512_shuffle_f32x4(v0, v2, 0xDD);  /* g0.l2 ...: column 8 + c */
+        r[c + 4] = _mm512_shuffle_f32x4(v1, v3, 0x88);  /* column 4 + c */
+        r[c + 12] = _mm512_shuffle_f32x4(v1, v3, 0xDD); /* column 12 + c */
+    }
+}
+
+/* Pack rows [i0, i0+mc) × k in [p0, p0+kc) of op(A) into MR-row micro-panels: dst[panel][k][MR]. */
+TC_AVX512 static void pack_a(const gemm_prob *P, int i0, int mc, int p0, int kc, float *dst) {
+    for (int ir = 0; ir < mc; ir += MR) {
+        int rows = mc - ir < MR ? mc - ir : MR;
+        float *d = dst + (size_t)ir * kc; /* [kc][MR] */
+        if (P->ta) {                      /* A stored K×M: a row of MR values per k is contiguous */
+            __mmask16 m = lane_mask(rows);
+            const float *s = P->A + (size_t)p0 * P->lda + i0 + ir;
+            for (int k = 0; k < kc; k++) {
+                __m512 v = _mm512_maskz_loadu_ps(m, s + (size_t)k * P->lda);
+                _mm512_mask_storeu_ps(d + (size_t)k * MR, lane_mask(MR), v);
+            }
+        } else { /* A stored M×K: transpose 16-wide strips of the MR rows */
+            const float *s = P->A + (size_t)(i0 + ir) * P->lda + p0;
+            for (int k = 0; k < kc; k += 16) {
+                int kk = kc - k < 16 ? kc - k : 16;
+                __mmask16 m = lane_mask(kk);
+                __m512 r[16];
+                for (int i = 0; i < 16; i++)
+                    r[i] = i < rows ? _mm512_maskz_loadu_ps(m, s + (size_t)i * P->lda + k) : _mm512_setzero_ps();
+                transpose16(r);
+                for (int j = 0; j < kk; j++) _mm512_mask_storeu_ps(d + (size_t)(k + j) * MR, lane_mask(MR), r[j]);
+            }
+        }
+    }
+}
+
+/* Pack columns [j0, j0+nr) (nr <= NR) × k in [p0, p0+kc) of op(B) into one micro-panel dst[kc][NR]. */
+TC_AVX512 static void pack_b(const gemm_prob *P, int p0, int kc, int j0, int nr, float *dst) {
+    if (!P->tb) { /* B stored K×N: rows are contiguous */
+        __mmask16 m0 = lane_mask(nr), m1 = lane_mask(nr - 16);
+        const float *s = P->B + (size_t)p0 * P->ldb + j0;
+        for (int k = 0; k < kc; k++) {
+            const float *row = s + (size_t)k * P->ldb;
+            _mm512_store_ps(dst + (size_t)k * NR, _mm512_maskz_loadu_ps(m0, row));
+            _mm512_store_ps(dst + (size_t)k * NR + 16, _mm512_maskz_loadu_ps(m1, row + 16));
+        }
+        return;
+    }
+    /* B stored N×K: transpose 16×16 blocks, two per 16 k values. */
+    const float *s = P->B + (size_t)j0 * P->ldb + p0;
+    for (int k = 0; k < kc; k += 16) {
+        int kk = kc - k < 16 ? kc - k : 16;
+        __mmask16 m = lane_mask(kk);
+        for (int h = 0; h < 2; h++) {
+            __m512 r[16];
+            for (int j = 0; j < 16; j++) {
+                int jj = h * 16 + j;
+                r[j] = jj < nr ? _mm512_maskz_loadu_ps(m, s + (size_t)jj * P->ldb + k) : _mm512_setzero_ps();
+            }
+            transpose16(r);
+            for (int q = 0; q < kk; q++) _mm512_store_ps(dst + (size_t)(k + q) * NR + h * 16, r[q]);
+        }
+    }
+}
+
+/* C row update: c = alpha·acc (+ beta·c), masked to the valid columns. */
+TC_AVX512 static inline void store_row(float *c, __m512 x0, __m512 x1, __mmask16 m0, __mmask16 m1, __m512 va,
+                                       __m512 vb, int read_c) {
+    x0 = _mm512_mul_ps(x0, va);
+    x1 = _mm512_mul_ps(x1, va);
+    if (read_c) {
+        x0 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m0, c), x0);
+        x1 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m1, c + 16), x1);
+    }
+    _mm512_mask_storeu_ps(c, m0, x0);
+    _mm512_mask_storeu_ps(c + 16, m1, x1);
+}
+
+/* The 14×32 micro-kernel. a: packed [kc][MR]; b: [kc] rows of 32 floats, row stride ldb (NR when packed,
+ * the caller's ldb when B is read in place); m0/m1 mask the valid columns; rows = valid rows (<= MR). */
+TC_AVX512 static void kernel_14x32(int kc, const float *restrict a, const float *restrict b, long ldb,
+                                   __mmask16 m0, __mmask16 m1, float *restrict c, long ldc, int rows, float alpha,
+                                   float beta) {
+#define ACC(i) __m512 c##i##0 = _mm512_setzero_ps(), c##i##1 = _mm512_setzero_ps();
+    ACC(0) ACC(1) ACC(2) ACC(3) ACC(4) ACC(5) ACC(6) ACC(7) ACC(8) ACC(9) ACC(10) ACC(11) ACC(12) ACC(13)
+#undef ACC
+    for (int i = 0; i < rows; i++) _mm_prefetch((const char *)(c + (size_t)i * ldc), _MM_HINT_T0);
+#define FMA(i)                                                  \
+    {                                                           \
+        __m512 ai = _mm512_set1_ps(a[i]);                       \
+        c##i##0 = _mm512_fmadd_ps(ai, b0, c##i##0);             \
+        c##i##1 = _mm512_fmadd_ps(ai, b1, c##i##1);             \
+    }
+#pragma GCC unroll 4
+    for (int k = 0; k < kc; k++) {
+        __m512 b0 = _mm512_maskz_loadu_ps(m0, b), b1 = _mm512_maskz_loadu_ps(m1, b + 16);
+        FMA(0) FMA(1) FMA(2) FMA(3) FMA(4) FMA(5) FMA(6) FMA(7) FMA(8) FMA(9) FMA(10) FMA(11) FMA(12) FMA(13)
+        a += MR;
+        b += ldb;
+    }
+#undef FMA
+    __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
+    int read_c = beta != 0.0f;
+#define ST(i) \
+    if (i < rows) store_row(c + (size_t)(i) * ldc, c##i##0, c##i##1, m0, m1, va, vb, read_c);
+    ST(0) ST(1) ST(2) ST(3) ST(4) ST(5) ST(6) ST(7) ST(8) ST(9) ST(10) ST(11) ST(12) ST(13)
+#undef ST
+}
+
+/* One thread's share of the loop nest. bshared: the packed B panel shared by the team (unused when
+ * direct_b or split_n, where each thread packs only the B micro-panels it uses). */
+TC_AVX512 static void gemm_thread(const gemm_prob *P, int nt, int tid, float *bshared) {
+    float *apack = pack_buf_get(&tls_apack, (size_t)MC * KC);
+    int shared_b = !P->direct_b && !P->split_n;
+    float *bpack = shared_b ? bshared : P->direct_b ? NULL : pack_buf_get(&tls_bpack, (size_t)NC * KC);
+    int mpanels = (P->M + MR - 1) / MR;
+    int m_lo = 0, m_hi = P->M;
+    if (!P->split_n) {
+        m_lo = (int)((long)mpanels * tid / nt) * MR;
+        m_hi = (int)((long)mpanels * (tid + 1) / nt) * MR;
+        if (m_hi > P->M) m_hi = P->M;
+    }
+    for (int jc = 0; jc < P->N; jc += NC) {
+        int nc = P->N - jc < NC ? P->N - jc : NC;
+        int npanels = (nc + NR - 1) / NR;
+        int n_lo = 0, n_hi = npanels; /* micro-panel range this thread computes */
+        if (P->split_n) {
+            n_lo = (int)((long)npanels * tid / nt);
+            n_hi = (int)((long)npanels * (tid + 1) / nt);
+        }
+        for (int pc = 0; pc < P->K; pc += KC) {
+            int kc = P->K - pc < KC ? P->K - pc : KC;
+            float beta = pc == 0 ? P->beta : 1.0f;
+            if (!P->direct_b) {
+                /* shared panel: the team packs it together; private: each packs its own panels */
+                int p_lo = shared_b ? tid : n_lo, p_hi = shared_b ? npanels : n_hi, step = shared_b ? nt : 1;
+                for (int jp = p_lo; jp < p_hi; jp += step) {
+                    int nr = nc - jp * NR < NR ? nc - jp * NR : NR;
+                    pack_b(P, pc, kc, jc + jp * NR, nr, bpack + (size_t)jp * NR * kc);
+                }
+                if (shared_b && nt > 1) {
+#pragma omp barrier
+                }
+            }
+            for (int ic = m_lo; ic < m_hi; ic += MC) {
+                int mc = m_hi - ic < MC ? m_hi - ic : MC;
+                if (n_hi > n_lo) pack_a(P, ic, mc, pc, kc, apack);
+                for (int jp = n_lo; jp < n_hi; jp++) {
+                    int nr = nc - jp * NR < NR ? nc - jp * NR : NR;
+                    const float *bp;
+                    long ldbp;
+                    if (P->direct_b) {
+                        bp = P->B + (size_t)pc * P->ldb + jc + jp * NR;
+                        ldbp = P->ldb;
+                    } else {
+                        bp = bpack + (size_t)jp * NR * kc;
+                        ldbp = NR;
+                    }
+                    __mmask16 m0 = lane_mask(nr), m1 = lane_mask(nr - 16);
+                    float *cp = P->C + (size_t)ic * P->ldc + jc + jp * NR;
+                    for (int ir = 0; ir < mc; ir += MR) {
+                        int rows = mc - ir < MR ? mc - ir : MR;
+                        kernel_14x32(kc, apack + (size_t)ir * kc, bp, ldbp, m0, m1, cp + (size_t)ir * P->ldc,
+                                     P->ldc, rows, P->alpha, beta);
+                    }
+                }
+            }
+            if (shared_b && nt > 1) { /* nobody may repack the panel while another thread still reads it */
+#pragma omp barrier
+            }
+        }
+    }
+}
+
+/* Fraction of the ideal per-thread share that the busiest thread gets when `units` are split nt ways. */
+static double split_balance(int units, int nt) {
+    int busiest = (units + nt - 1) / nt;
+    return busiest ? (double)units / nt / busiest : 0.0;
+}
+
+void tc_sgemm_avx512(int transA, int transB, int M, int N, int K, float alpha, const float *A, long lda,
+                     const float *B, long ldb, float beta, float *C, long ldc, int nthreads) {
+    if (M <= 0 || N <= 0 || K <= 0) return; /* the caller handles K == 0 / alpha == 0 (pure scaling) */
+    gemm_prob P = {transA, transB, M, N, K, alpha, beta, A, B, lda, ldb, ldc, C, 0, 0};
+    /* Small M: packing B would cost as much as the multiply saves, so read it in place (needs rows). */
+    P.direct_b = !transB && M <= 4 * MR;
+    int mpanels = (M + MR - 1) / MR, npanels = (N + NR - 1) / NR;
+    if (nthreads > mpanels && nthreads > npanels) nthreads = mpanels > npanels ? mpanels : npanels;
+    if (nthreads <= 1) {
+        gemm_thread(&P, 1, 0, pack_buf_get(&tls_bpack, (size_t)NC * KC));
+        return;
+    }
+    /* Split M (shared B panel) unless splitting N balances clearly better, or M is too small to split. */
+    double bm = split_balance(mpanels, nthreads), bn = split_balance(npanels < NC / NR ? npanels : NC / NR, nthreads);
+    P.split_n = P.direct_b || bn > bm + 0.02;
+    float *bshared = P.split_n ? NULL : pack_buf_get(&tls_bpack, (size_t)NC * KC);
+#pragma omp parallel num_threads(nthreads)
+    gemm_thread(&P, omp_get_num_threads(), omp_get_thread_num(), bshared);
+}
