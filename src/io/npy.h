@@ -29,6 +29,11 @@ int tc_npy_parse_i64(const void *buf, size_t len, const char *name, tc_npy *out)
 /* One member of an .npz ("feat" or "feat.npy" both match). */
 int tc_npz_read_f32(const char *path, const char *key, tc_npy *out);
 int tc_npz_read_i64(const char *path, const char *key, tc_npy *out);
+/* .npz from a memory buffer (used by the fuzzer and by callers holding the bytes already). */
+int tc_npz_parse_f32(const void *buf, size_t len, const char *name, const char *key, tc_npy *out);
+int tc_npz_parse_i64(const void *buf, size_t len, const char *name, const char *key, tc_npy *out);
+/* Member keys of an .npz (".npy" suffix removed), malloc'd array of malloc'd strings. */
+int tc_npz_list(const char *path, char ***keys, int *n);
 void tc_npy_free(tc_npy *a);
 
 /* Writers (atomic: temp file + rename). dtype "<f4" for float data, "<i4"/"<i8"/"|u1" etc. for ints
