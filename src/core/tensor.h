@@ -76,6 +76,8 @@ void tc_graph_reset(tc_graph *g);
  * drawn from tc_rng_hash(seed, step * 65536 + op counter, element). */
 void tc_graph_set_mode(tc_graph *g, int grad_enabled, int training, uint64_t seed, uint64_t step);
 size_t tc_graph_arena_bytes(const tc_graph *g); /* high-water mark, for reports */
+size_t tc_graph_arena_capacity(const tc_graph *g); /* bytes the arena has malloc'ed in total (grows only on a new high) */
+int tc_graph_arena_chunks(const tc_graph *g);       /* number of arena chunks (for the no-growth test) */
 
 /* New activations in the arena. */
 tc_tensor *tc_new(tc_graph *g, int ndim, const int *shape);            /* uninitialised */
