@@ -1,0 +1,303 @@
+/* Resizing, bit-compatible with the two libraries the original pipelines used:
+ *
+ *  - OpenCV 4.x cv2.resize(INTER_LINEAR) on uint8 (MindSpore's c_transforms Resize calls it): source
+ *    coordinate (d+0.5)*scale-0.5 in float, 11-bit weights (lrint(w*2048)), horizontal pass into int
+ *    rows, vertical pass ((b0*(r0>>4))>>16) + ((b1*(r1>>4))>>16) + 2 >> 2. No antialiasing: when
+ *    shrinking, only the 2×2 nearest source pixels count. An exact 2× reduction in both axes is
+ *    computed by OpenCV as INTER_AREA (2×2 mean, (sum+2)>>2), and so here.
+ *  - Pillow 9.x Image.resize(BILINEAR|BICUBIC) (Resample.c): a separable convolution whose support is
+ *    widened by the reduction factor (antialiasing), weights normalised in double then rounded to 22-bit
+ *    fixed point, horizontal pass first into uint8 (rounded, clipped), then the vertical pass.
+ * The arithmetic below follows the same formulas in the same types, so outputs are identical. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+#include "data/image.h"
+
+/* ------------------------------------------------------------------------------------------------ */
+/* OpenCV INTER_LINEAR                                                                              */
+
+#define CV_COEF_BITS 11
+#define CV_COEF_SCALE (1 << CV_COEF_BITS)
+
+static short cv_round_short(float v) {
+    long r = lrintf(v); /* cvRound: round half to even under the default rounding mode */
+    return (short)(r < -32768 ? -32768 : r > 32767 ? 32767 : r);
+}
+
+/* Horizontal table: for each output column, the left source column and two weights. Columns from
+ * *xmax on read one source pixel with weight 2048 (OpenCV's border loop). */
+static void cv_tab_x(int ssize, int dsize, int *ofs, short *alpha, int *xmax) {
+    double inv = (double)dsize / ssize, scale = 1.0 / inv; /* as cv::resize derives it */
+    *xmax = dsize;
+    for (int d = 0; d < dsize; d++) {
+        float f = (float)((d + 0.5) * scale - 0.5);
+        int s = (int)floorf(f);
+        f -= (float)s;
+        if (s < 0) { f = 0; s = 0; }
+        if (s + 1 >= ssize) {
+            if (*xmax > d) *xmax = d;
+            f = 0;
+            s = ssize - 1;
+        }
+        ofs[d] = s;
+        alpha[2 * d] = cv_round_short((1.f - f) * CV_COEF_SCALE);
+        alpha[2 * d + 1] = cv_round_short(f * CV_COEF_SCALE);
+    }
+}
+
+/* Vertical table: OpenCV does not clamp here; rows are clamped when fetched. */
+static void cv_tab_y(int ssize, int dsize, int *ofs, short *beta) {
+    double inv = (double)dsize / ssize, scale = 1.0 / inv;
+    for (int d = 0; d < dsize; d++) {
+        float f = (float)((d + 0.5) * scale - 0.5);
+        int s = (int)floorf(f);
+        f -= (float)s;
+        ofs[d] = s;
+        beta[2 * d] = cv_round_short((1.f - f) * CV_COEF_SCALE);
+        beta[2 * d + 1] = cv_round_short(f * CV_COEF_SCALE);
+    }
+}
+
+static void cv_hresize(const uint8_t *src, int *dst, int dw, const int *ofs, const short *alpha, int xmax) {
+    int d = 0;
+    for (; d < xmax; d++) {
+        const uint8_t *s = src + ofs[d] * 3;
+        int a0 = alpha[2 * d], a1 = alpha[2 * d + 1];
+        dst[3 * d + 0] = s[0] * a0 + s[3] * a1;
+        dst[3 * d + 1] = s[1] * a0 + s[4] * a1;
+        dst[3 * d + 2] = s[2] * a0 + s[5] * a1;
+    }
+    for (; d < dw; d++) {
+        const uint8_t *s = src + ofs[d] * 3;
+        dst[3 * d + 0] = s[0] * CV_COEF_SCALE;
+        dst[3 * d + 1] = s[1] * CV_COEF_SCALE;
+        dst[3 * d + 2] = s[2] * CV_COEF_SCALE;
+    }
+}
+
+static inline int clampi(int v, int lo, int hi) { return v < lo ? lo : v > hi ? hi : v; }
+
+static void cv_area2(const tc_image *src, tc_image *dst) {
+    const size_t ss = (size_t)src->w * 3;
+    for (int y = 0; y < dst->h; y++) {
+        const uint8_t *r0 = src->rgb + (size_t)(2 * y) * ss, *r1 = r0 + ss;
+        uint8_t *o = dst->rgb + (size_t)y * dst->w * 3;
+        for (int x = 0; x < dst->w; x++)
+            for (int c = 0; c < 3; c++) {
+                int i = 6 * x + c;
+                o[3 * x + c] = (uint8_t)((r0[i] + r0[i + 3] + r1[i] + r1[i + 3] + 2) >> 2);
+            }
+    }
+}
+
+static int cv_linear(const tc_image *src, tc_image *dst) {
+    const int sw = src->w, sh = src->h, dw = dst->w, dh = dst->h;
+    if (sw == 2 * dw && sh == 2 * dh) { cv_area2(src, dst); return 0; }
+    int *xofs = malloc(sizeof(int) * dw), *yofs = malloc(sizeof(int) * dh);
+    short *alpha = malloc(sizeof(short) * 2 * dw), *beta = malloc(sizeof(short) * 2 * dh);
+    int *rows = malloc(sizeof(int) * 2 * 3 * (size_t)dw); /* [2][dw*3] horizontally resized rows */
+    if (!xofs || !yofs || !alpha || !beta || !rows) {
+        free(xofs); free(yofs); free(alpha); free(beta); free(rows);
+        return tc_error_set("image resize: out of memory");
+    }
+    int xmax;
+    cv_tab_x(sw, dw, xofs, alpha, &xmax);
+    cv_tab_y(sh, dh, yofs, beta);
+    int have[2] = {-1, -1}; /* source row held in rows[0], rows[1] */
+    for (int d = 0; d < dh; d++) {
+        int sy[2] = {clampi(yofs[d], 0, sh - 1), clampi(yofs[d] + 1, 0, sh - 1)};
+        int *r[2];
+        for (int k = 0; k < 2; k++) {
+            r[k] = rows + (size_t)k * 3 * dw;
+            if (have[k] == sy[k]) continue;
+            if (k == 0 && have[1] == sy[0]) { /* slide: yesterday's lower row is today's upper row */
+                memcpy(r[0], rows + (size_t)3 * dw, sizeof(int) * 3 * (size_t)dw);
+            } else {
+                cv_hresize(src->rgb + (size_t)sy[k] * sw * 3, r[k], dw, xofs, alpha, xmax);
+            }
+            have[k] = sy[k];
+        }
+        const int b0 = beta[2 * d], b1 = beta[2 * d + 1];
+        uint8_t *o = dst->rgb + (size_t)d * dw * 3;
+        for (int i = 0; i < 3 * dw; i++) {
+            int v = (((b0 * (r[0][i] >> 4)) >> 16) + ((b1 * (r[1][i] >> 4)) >> 16) + 2) >> 2;
+            o[i] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v); /* OpenCV's SIMD path packs with saturation */
+        }
+    }
+    free(xofs); free(yofs); free(alpha); free(beta); free(rows);
+    return 0;
+}
+
+/* ------------------------------------------------------------------------------------------------ */
+/* Pillow BILINEAR / BICUBIC                                                                        */
+
+#define PIL_PRECISION_BITS (32 - 8 - 2)
+
+static double pil_bilinear(double x) {
+    if (x < 0.0) x = -x;
+    if (x < 1.0) return 1.0 - x;
+    return 0.0;
+}
+
+static double pil_bicubic(double x) {
+    const double a = -0.5;
+    if (x < 0.0) x = -x;
+    if (x < 1.0) return ((a + 2.0) * x - (a + 3.0)) * x * x + 1;
+    if (x < 2.0) return (((x - 5) * x + 8) * x - 4) * a;
+    return 0.0;
+}
+
+typedef struct pil_tab {
+    int ksize;
+    int *bounds; /* [out][2]: first source index, tap count */
+    int32_t *k;  /* [out][ksize] fixed-point weights */
+} pil_tab;
+
+static void pil_tab_free(pil_tab *t) { free(t->bounds); free(t->k); }
+
+static int pil_precompute(int in_size, int out_size, int bicubic, pil_tab *t) {
+    double (*filter)(double) = bicubic ? pil_bicubic : pil_bilinear;
+    const float in0 = 0.f, in1 = (float)in_size; /* Pillow's default box */
+    double scale = (double)(in1 - in0) / out_size, filterscale = scale;
+    if (filterscale < 1.0) filterscale = 1.0;
+    double support = (bicubic ? 2.0 : 1.0) * filterscale;
+    int ksize = (int)ceil(support) * 2 + 1;
+    t->ksize = ksize;
+    t->bounds = malloc(sizeof(int) * 2 * (size_t)out_size);
+    t->k = malloc(sizeof(int32_t) * (size_t)out_size * ksize);
+    double *kk = malloc(sizeof(double) * (size_t)ksize);
+    if (!t->bounds || !t->k || !kk) {
+        free(kk);
+        pil_tab_free(t);
+        return tc_error_set("image resize: out of memory");
+    }
+    for (int xx = 0; xx < out_size; xx++) {
+        double center = in0 + (xx + 0.5) * scale, ww = 0.0, ss = 1.0 / filterscale;
+        int xmin = (int)(center - support + 0.5), xmax = (int)(center + support + 0.5), x;
+        if (xmin < 0) xmin = 0;
+        if (xmax > in_size) xmax = in_size;
+        xmax -= xmin;
+        for (x = 0; x < xmax; x++) {
+            double w = filter((x + xmin - center + 0.5) * ss);
+            kk[x] = w;
+            ww += w;
+        }
+        for (x = 0; x < xmax; x++)
+            if (ww != 0.0) kk[x] /= ww;
+        for (; x < ksize; x++) kk[x] = 0;
+        int32_t *k = t->k + (size_t)xx * ksize;
+        for (x = 0; x < ksize; x++)
+            k[x] = kk[x] < 0 ? (int32_t)(-0.5 + kk[x] * (1 << PIL_PRECISION_BITS))
+                             : (int32_t)(0.5 + kk[x] * (1 << PIL_PRECISION_BITS));
+        t->bounds[2 * xx] = xmin;
+        t->bounds[2 * xx + 1] = xmax;
+    }
+    free(kk);
+    return 0;
+}
+
+static inline uint8_t pil_clip8(int32_t in) {
+    if (in >= (1 << PIL_PRECISION_BITS << 8)) return 255;
+    if (in <= 0) return 0;
+    return (uint8_t)(in >> PIL_PRECISION_BITS);
+}
+
+/* Rows [y0, y0+nrows) of src, resampled horizontally into dst rows 0..nrows-1 (width t's out size). */
+static void pil_horizontal(const uint8_t *src, int sw, int y0, int nrows, uint8_t *dst, int dw, const pil_tab *t) {
+    for (int y = 0; y < nrows; y++) {
+        const uint8_t *in = src + (size_t)(y0 + y) * sw * 3;
+        uint8_t *out = dst + (size_t)y * dw * 3;
+        for (int xx = 0; xx < dw; xx++) {
+            const int xmin = t->bounds[2 * xx], n = t->bounds[2 * xx + 1];
+            const int32_t *k = t->k + (size_t)xx * t->ksize;
+            const uint8_t *p = in + (size_t)xmin * 3;
+            int32_t s0 = 1 << (PIL_PRECISION_BITS - 1), s1 = s0, s2 = s0;
+            for (int x = 0; x < n; x++) {
+                s0 += p[3 * x] * k[x];
+                s1 += p[3 * x + 1] * k[x];
+                s2 += p[3 * x + 2] * k[x];
+            }
+            out[3 * xx] = pil_clip8(s0);
+            out[3 * xx + 1] = pil_clip8(s1);
+            out[3 * xx + 2] = pil_clip8(s2);
+        }
+    }
+}
+
+/* src rows are indexed relative to the first row the vertical table uses (y_first). */
+static void pil_vertical(const uint8_t *src, int w, int y_first, uint8_t *dst, int dh, const pil_tab *t,
+                         int32_t *acc) {
+    const size_t n = (size_t)w * 3;
+    for (int yy = 0; yy < dh; yy++) {
+        const int ymin = t->bounds[2 * yy] - y_first, cnt = t->bounds[2 * yy + 1];
+        const int32_t *k = t->k + (size_t)yy * t->ksize;
+        for (size_t i = 0; i < n; i++) acc[i] = 1 << (PIL_PRECISION_BITS - 1);
+        for (int y = 0; y < cnt; y++) { /* same tap order as Pillow, so the integer sums are identical */
+            const uint8_t *row = src + (size_t)(ymin + y) * n;
+            const int32_t ky = k[y];
+            for (size_t i = 0; i < n; i++) acc[i] += row[i] * ky;
+        }
+        uint8_t *o = dst + (size_t)yy * n;
+        for (size_t i = 0; i < n; i++) o[i] = pil_clip8(acc[i]);
+    }
+}
+
+static int pil_resize(const tc_image *src, tc_image *dst, int bicubic) {
+    const int sw = src->w, sh = src->h, dw = dst->w, dh = dst->h;
+    const int need_h = dw != sw, need_v = dh != sh;
+    pil_tab tx = {0}, ty = {0};
+    if (need_h && pil_precompute(sw, dw, bicubic, &tx)) return -1;
+    if (need_v && pil_precompute(sh, dh, bicubic, &ty)) { pil_tab_free(&tx); return -1; }
+    int rc = 0;
+    if (need_h && !need_v) {
+        pil_horizontal(src->rgb, sw, 0, sh, dst->rgb, dw, &tx);
+    } else if (!need_h && need_v) {
+        int32_t *acc = malloc(sizeof(int32_t) * 3 * (size_t)dw);
+        if (!acc) rc = tc_error_set("image resize: out of memory");
+        else pil_vertical(src->rgb, dw, 0, dst->rgb, dh, &ty, acc);
+        free(acc);
+    } else {
+        /* Horizontal pass over just the source rows the vertical pass reads, as Pillow does. */
+        const int y_first = ty.bounds[0];
+        const int y_last = ty.bounds[2 * (dh - 1)] + ty.bounds[2 * (dh - 1) + 1];
+        uint8_t *tmp = malloc((size_t)(y_last - y_first) * dw * 3); /* [y_last-y_first][dw][3] */
+        int32_t *acc = malloc(sizeof(int32_t) * 3 * (size_t)dw);
+        if (!tmp || !acc) {
+            rc = tc_error_set("image resize: out of memory");
+        } else {
+            pil_horizontal(src->rgb, sw, y_first, y_last - y_first, tmp, dw, &tx);
+            pil_vertical(tmp, dw, y_first, dst->rgb, dh, &ty, acc);
+        }
+        free(tmp);
+        free(acc);
+    }
+    pil_tab_free(&tx);
+    pil_tab_free(&ty);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------------------------------ */
+
+int tc_image_resize(const tc_image *src, int w, int h, tc_resize_method method, tc_image *dst) {
+    dst->w = dst->h = 0;
+    dst->rgb = NULL;
+    if (!src || !src->rgb || src->w <= 0 || src->h <= 0) return tc_error_set("image resize: empty source image");
+    if (w <= 0 || h <= 0) return tc_error_set("image resize: target %dx%d: expected positive size", w, h);
+    if (method != TC_RESIZE_CV_LINEAR && method != TC_RESIZE_PIL_BILINEAR && method != TC_RESIZE_PIL_BICUBIC)
+        return tc_error_set("image resize: unknown method %d", (int)method);
+    if (tc_image_alloc(dst, w, h)) return -1;
+    int rc;
+    if (w == src->w && h == src->h) {
+        memcpy(dst->rgb, src->rgb, (size_t)w * h * 3);
+        rc = 0;
+    } else if (method == TC_RESIZE_CV_LINEAR) {
+        rc = cv_linear(src, dst);
+    } else {
+        rc = pil_resize(src, dst, method == TC_RESIZE_PIL_BICUBIC);
+    }
+    if (rc) tc_image_free(dst);
+    return rc;
+}
