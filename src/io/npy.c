@@ -159,6 +159,8 @@ static int parse_str(hdr_parser *p, char *out, size_t cap, const char *what) {
     while (p->pos < p->len && p->s[p->pos] != q) {
         if (p->s[p->pos] == '\\') return tc_error_set("%s: header: %s: escape sequences are not supported", p->name, what);
         if (n + 1 >= cap) return tc_error_set("%s: header: %s: string too long", p->name, what);
+        if ((unsigned char)p->s[p->pos] < 0x20 || p->s[p->pos] == 0x7f)
+            return tc_error_set("%s: header: %s: control character in string at byte %zu", p->name, what, p->pos);
         out[n++] = p->s[p->pos++];
     }
     if (p->pos >= p->len) return tc_error_set("%s: header: %s: unterminated string", p->name, what);

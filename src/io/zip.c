@@ -114,6 +114,9 @@ int tc_zip_open(tc_zip *z, const void *buf, size_t len, const char *name) {
         memcpy(e->name, c + CENTRAL_LEN, nlen);
         e->name[nlen] = 0;
         if (memchr(e->name, 0, nlen)) { tc_zip_close(z); return tc_error_set("%s: entry %llu: name contains a NUL byte", name, (unsigned long long)i); }
+        /* Control characters would break one-line error messages; no npz key contains them. */
+        for (uint16_t k = 0; k < nlen; k++)
+            if ((unsigned char)e->name[k] < 0x20 || e->name[k] == 0x7f) e->name[k] = '?';
         e->flags = rd16(c + 8);
         e->method = rd16(c + 10);
         e->crc = rd32(c + 16);
