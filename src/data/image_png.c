@@ -19,6 +19,7 @@ typedef struct pdec {
     const uint8_t *buf;
     size_t len, pos;
     char msg[256];
+    char warn[128]; /* last libpng warning: libpng often explains an error in a warning just before it */
     int pixels_done;
     uint8_t *volatile rgb;  /* [h][w][3] result */
     uint8_t *volatile tmp;  /* [h][w][ch] libpng output */
@@ -27,11 +28,17 @@ typedef struct pdec {
 
 static void on_error(png_structp p, png_const_charp msg) {
     pdec *c = png_get_error_ptr(p);
-    if (!c->msg[0]) snprintf(c->msg, sizeof c->msg, "%s", msg);
+    if (!c->msg[0]) {
+        if (c->warn[0]) snprintf(c->msg, sizeof c->msg, "%s (%s)", msg, c->warn);
+        else snprintf(c->msg, sizeof c->msg, "%s", msg);
+    }
     png_longjmp(p, 1);
 }
 
-static void on_warning(png_structp p, png_const_charp msg) { (void)p; (void)msg; }
+static void on_warning(png_structp p, png_const_charp msg) {
+    pdec *c = png_get_error_ptr(p);
+    snprintf(c->warn, sizeof c->warn, "%s", msg);
+}
 
 static void on_read(png_structp p, png_bytep data, size_t n) {
     pdec *c = png_get_io_ptr(p);

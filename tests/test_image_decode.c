@@ -1,0 +1,155 @@
+/* Decoding: every layout (grey, bilevel, palette incl. 4-bit and tRNS, alpha, 16-bit, CMYK, progressive,
+ * 4:4:4) and all 8 EXIF orientations (little- and big-endian EXIF, PNG eXIf) against PIL's decode made by
+ * tests/data/image/make_goldens.py. PIL links the same libjpeg-turbo (Debian's libjpeg62-turbo) with the
+ * same settings (ISLOW IDCT, fancy upsampling), so JPEG pixels are expected to be identical too:
+ * tolerance 0 everywhere. Also: bad files give one-line errors naming the file, encode round trips. */
+#include <unistd.h>
+
+#include "data/image.h"
+#include "image_test_util.h"
+#include "tc_test.h"
+
+static void check_goldens(void) {
+    size_t glen, mlen;
+    uint8_t *gold = (uint8_t *)img_read("decode.bin", &glen);
+    char *manifest = img_read("decode.txt", &mlen);
+    int n = 0;
+    for (char *line = strtok(manifest, "\n"); line; line = strtok(NULL, "\n")) {
+        char name[64], rel[128];
+        int w, h;
+        long off;
+        if (sscanf(line, "%63s %d %d %ld", name, &w, &h, &off) != 4) { TC_CHECK(0, "manifest: %s", line); continue; }
+        snprintf(rel, sizeof rel, "decode/%s", name);
+        tc_image img;
+        int rc = tc_image_load(img_data_path(rel), &img, 0);
+        TC_CHECK(rc == 0, "%s: %s", name, tc_error_get());
+        if (rc) continue;
+        n++;
+        TC_CHECK(img.w == w && img.h == h, "%s: size %dx%d, want %dx%d", name, img.w, img.h, w, h);
+        if (img.w == w && img.h == h && off + (long)w * h * 3 <= (long)glen) {
+            int maxd = 0, nbad = 0;
+            for (long i = 0; i < (long)w * h * 3; i++) {
+                int d = abs((int)img.rgb[i] - (int)gold[off + i]);
+                nbad += d != 0;
+                if (d > maxd) maxd = d;
+            }
+            TC_CHECK(maxd == 0, "%s: %d values differ from PIL, max %d", name, nbad, maxd);
+        }
+        tc_image_free(&img);
+    }
+    TC_CHECK(n >= 25, "decoded %d golden files", n);
+    free(gold);
+    free(manifest);
+}
+
+/* ignore_orientation keeps the stored order; the EXIF parser reads both byte orders. */
+static void check_orientation(void) {
+    tc_image a, b;
+    tc_image_decode_opts keep = {0, 1};
+    TC_CHECK(tc_image_load_ex(img_data_path("decode/exif6.jpg"), &keep, &a) == 0, "%s", tc_error_get());
+    TC_CHECK(tc_image_load(img_data_path("decode/exif1.jpg"), &b, 0) == 0, "%s", tc_error_get());
+    TC_CHECK(a.w == 40 && a.h == 24 && b.w == 40 && b.h == 24, "stored size kept");
+    TC_CHECK(memcmp(a.rgb, b.rgb, (size_t)40 * 24 * 3) == 0, "same pixels as the untagged file");
+    tc_image_free(&a);
+    tc_image_free(&b);
+
+    const uint8_t le[] = {'I', 'I', 42, 0, 8, 0, 0, 0, 1, 0, 0x12, 0x01, 3, 0, 1, 0, 0, 0, 5, 0, 0, 0, 0, 0, 0, 0};
+    const uint8_t be[] = {'M', 'M', 0, 42, 0, 0, 0, 8, 0, 1, 0x01, 0x12, 0, 3, 0, 0, 0, 1, 0, 7, 0, 0, 0, 0, 0, 0};
+    TC_CHECK(tc_image_exif_orientation(le, sizeof le) == 5, "little-endian");
+    TC_CHECK(tc_image_exif_orientation(be, sizeof be) == 7, "big-endian");
+    TC_CHECK(tc_image_exif_orientation(le, 12) == 1, "cut block: default");
+    uint8_t bad[sizeof le];
+    memcpy(bad, le, sizeof le);
+    bad[4] = 0xF0; /* IFD offset past the end */
+    TC_CHECK(tc_image_exif_orientation(bad, sizeof bad) == 1, "bad offset: default");
+    memcpy(bad, le, sizeof le);
+    bad[18] = 9; /* out-of-range value */
+    TC_CHECK(tc_image_exif_orientation(bad, sizeof bad) == 1, "value 9: default");
+}
+
+static void expect_error(const char *rel, const char *what, int64_t max_pixels) {
+    tc_image img;
+    const char *p = img_data_path(rel);
+    int rc = tc_image_load(p, &img, max_pixels);
+    const char *msg = tc_error_get();
+    TC_CHECK(rc == -1 && img.rgb == NULL, "%s: expected an error", rel);
+    TC_CHECK(strstr(msg, p) != NULL, "%s: message names the file: %s", rel, msg);
+    TC_CHECK(strstr(msg, what) != NULL, "%s: message mentions \"%s\": %s", rel, what, msg);
+    TC_CHECK(strchr(msg, '\n') == NULL, "%s: one line", rel);
+    if (rc == 0) tc_image_free(&img);
+}
+
+static void check_bad_files(void) {
+    expect_error("bad/truncated.jpg", "truncated", 0);
+    expect_error("bad/cut.jpg", "truncated", 0);
+    expect_error("bad/cut.png", "truncated", 0);
+    expect_error("bad/bomb.png", "decompression bomb", 0);
+    expect_error("bad/bomb.jpg", "decompression bomb", 0);
+    expect_error("bad/zero.png", "PNG", 0);
+    expect_error("sources/astro.png", "more than the limit of 10000", 10000); /* 120x96 over a 10k cap */
+    expect_error("missing-file.png", "cannot open", 0);
+
+    /* Zero bytes, text, other formats, a lone JPEG marker: in memory. */
+    tc_image img;
+    TC_CHECK(tc_image_decode_mem("", 0, "empty.jpg", &img) == -1 && strstr(tc_error_get(), "empty.jpg: empty"),
+             "%s", tc_error_get());
+    TC_CHECK(tc_image_decode_mem("hello, world", 12, "x.txt", &img) == -1 &&
+                 strstr(tc_error_get(), "x.txt: not a JPEG or PNG image"),
+             "%s", tc_error_get());
+    TC_CHECK(tc_image_decode_mem("GIF89a\1\0\1\0", 10, "a.gif", &img) == -1 &&
+                 strstr(tc_error_get(), "unsupported image format GIF"),
+             "%s", tc_error_get());
+    TC_CHECK(tc_image_decode_mem("\xff\xd8\xff", 3, "m.jpg", &img) == -1 && strstr(tc_error_get(), "m.jpg: JPEG"),
+             "%s", tc_error_get());
+    TC_CHECK(tc_image_decode_mem("\x89PNG\r\n\x1a\n", 8, "s.png", &img) == -1 && strstr(tc_error_get(), "s.png: PNG"),
+             "%s", tc_error_get());
+
+    /* Every prefix of a real JPEG and PNG: an error or an image, never a crash (ASan runs check leaks). */
+    const char *files[] = {"decode/progressive.jpg", "decode/palette4bit.png"};
+    for (int f = 0; f < 2; f++) {
+        size_t len;
+        char *d = img_read(files[f], &len);
+        int errors = 0;
+        for (size_t n = 0; n < len; n += 7) {
+            if (tc_image_decode_mem(d, n, files[f], &img) == 0) tc_image_free(&img);
+            else errors++;
+        }
+        TC_CHECK(errors > 0, "%s: prefixes fail", files[f]);
+        free(d);
+    }
+}
+
+static void check_encode(void) {
+    tc_image src;
+    TC_CHECK(tc_image_load(img_data_path("sources/chelsea.png"), &src, 0) == 0, "%s", tc_error_get());
+    char png[512], jpg[512];
+    snprintf(png, sizeof png, "%s/image_roundtrip_%d.png", TAICHU_BINARY_DIR, (int)getpid());
+    snprintf(jpg, sizeof jpg, "%s/image_roundtrip_%d.jpg", TAICHU_BINARY_DIR, (int)getpid());
+    TC_CHECK(tc_image_write_png(png, &src) == 0, "%s", tc_error_get());
+    TC_CHECK(tc_image_write_jpeg(jpg, &src, 95) == 0, "%s", tc_error_get());
+    tc_image a, b;
+    TC_CHECK(tc_image_load(png, &a, 0) == 0, "%s", tc_error_get());
+    TC_CHECK(a.w == src.w && a.h == src.h && memcmp(a.rgb, src.rgb, (size_t)a.w * a.h * 3) == 0, "PNG is lossless");
+    TC_CHECK(tc_image_load(jpg, &b, 0) == 0, "%s", tc_error_get());
+    double err = 0;
+    for (long i = 0; i < (long)src.w * src.h * 3; i++) err += fabs((double)b.rgb[i] - src.rgb[i]);
+    err /= (double)src.w * src.h * 3;
+    TC_CHECK(b.w == src.w && b.h == src.h && err < 3.0, "JPEG q95 mean abs error %.2f (expected < 3)", err);
+    tc_image_free(&a);
+    tc_image_free(&b);
+    unlink(png);
+    unlink(jpg);
+    /* A write into a missing directory fails cleanly and leaves nothing behind. */
+    TC_CHECK(tc_image_write_png("/nonexistent-dir/x.png", &src) == -1, "write into a missing dir fails");
+    TC_CHECK(tc_image_write_jpeg(jpg, &src, 0) == -1 && strstr(tc_error_get(), "quality"), "quality checked");
+    TC_CHECK(access(jpg, F_OK) != 0, "nothing written");
+    tc_image_free(&src);
+}
+
+int main(void) {
+    check_goldens();
+    check_orientation();
+    check_bad_files();
+    check_encode();
+    return tc_test_summary("image_decode");
+}
