@@ -27,6 +27,7 @@
 #define KC TC_GEMM_KC
 #define MC TC_GEMM_MC
 #define NC TC_GEMM_NC
+#define NV (NR / 16)
 
 #define TC_AVX512 __attribute__((target("avx512f,avx512dq,avx512vl,avx512bw,avx2,fma")))
 
@@ -124,12 +125,13 @@ TC_AVX512 static void pack_a(const gemm_prob *P, int i0, int mc, int p0, int kc,
 /* Pack columns [j0, j0+nr) (nr <= NR) × k in [p0, p0+kc) of op(B) into one micro-panel dst[kc][NR]. */
 TC_AVX512 static void pack_b(const gemm_prob *P, int p0, int kc, int j0, int nr, float *dst) {
     if (!P->tb) { /* B stored K×N: rows are contiguous */
-        __mmask16 m0 = lane_mask(nr), m1 = lane_mask(nr - 16);
+        __mmask16 m[NV];
+        for (int v = 0; v < NV; v++) m[v] = lane_mask(nr - 16 * v);
         const float *s = P->B + (size_t)p0 * P->ldb + j0;
         for (int k = 0; k < kc; k++) {
             const float *row = s + (size_t)k * P->ldb;
-            _mm512_store_ps(dst + (size_t)k * NR, _mm512_maskz_loadu_ps(m0, row));
-            _mm512_store_ps(dst + (size_t)k * NR + 16, _mm512_maskz_loadu_ps(m1, row + 16));
+            for (int v = 0; v < NV; v++)
+                _mm512_store_ps(dst + (size_t)k * NR + 16 * v, _mm512_maskz_loadu_ps(m[v], row + 16 * v));
         }
         return;
     }
@@ -138,7 +140,7 @@ TC_AVX512 static void pack_b(const gemm_prob *P, int p0, int kc, int j0, int nr,
     for (int k = 0; k < kc; k += 16) {
         int kk = kc - k < 16 ? kc - k : 16;
         __mmask16 m = lane_mask(kk);
-        for (int h = 0; h < 2; h++) {
+        for (int h = 0; h < NV; h++) {
             __m512 r[16];
             for (int j = 0; j < 16; j++) {
                 int jj = h * 16 + j;
@@ -150,49 +152,72 @@ TC_AVX512 static void pack_b(const gemm_prob *P, int p0, int kc, int j0, int nr,
     }
 }
 
-/* C row update: c = alpha·acc (+ beta·c), masked to the valid columns. */
-TC_AVX512 static inline void store_row(float *c, __m512 x0, __m512 x1, __mmask16 m0, __mmask16 m1, __m512 va,
-                                       __m512 vb, int read_c) {
-    x0 = _mm512_mul_ps(x0, va);
-    x1 = _mm512_mul_ps(x1, va);
-    if (read_c) {
-        x0 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m0, c), x0);
-        x1 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m1, c + 16), x1);
-    }
-    _mm512_mask_storeu_ps(c, m0, x0);
-    _mm512_mask_storeu_ps(c + 16, m1, x1);
-}
-
-/* The 14×32 micro-kernel. a: packed [kc][MR]; b: [kc] rows of 32 floats, row stride ldb (NR when packed,
- * the caller's ldb when B is read in place); m0/m1 mask the valid columns; rows = valid rows (<= MR). */
-TC_AVX512 static void kernel_14x32(int kc, const float *restrict a, const float *restrict b, long ldb,
-                                   __mmask16 m0, __mmask16 m1, float *restrict c, long ldc, int rows, float alpha,
-                                   float beta) {
-#define ACC(i) __m512 c##i##0 = _mm512_setzero_ps(), c##i##1 = _mm512_setzero_ps();
-    ACC(0) ACC(1) ACC(2) ACC(3) ACC(4) ACC(5) ACC(6) ACC(7) ACC(8) ACC(9) ACC(10) ACC(11) ACC(12) ACC(13)
-#undef ACC
-    for (int i = 0; i < rows; i++) _mm_prefetch((const char *)(c + (size_t)i * ldc), _MM_HINT_T0);
-#define FMA(i)                                                  \
-    {                                                           \
-        __m512 ai = _mm512_set1_ps(a[i]);                       \
-        c##i##0 = _mm512_fmadd_ps(ai, b0, c##i##0);             \
-        c##i##1 = _mm512_fmadd_ps(ai, b1, c##i##1);             \
-    }
+/* The R×NR micro-kernel (R <= MR rows, NR = 16·NV columns). a: packed [kc][MR] (only the first R of
+ * each MR are used); b: [kc] rows of NR floats, row stride ldb (NR when packed, the caller's ldb when B is
+ * read in place); m[v] masks the valid columns of vector v; rows = valid rows (<= R). Inlined with a
+ * constant R, the loops over i and v unroll fully and acc lives in zmm registers (28 for 14×32).
+ * Row tails use the smallest even R >= rows, so M = 64 or 2048 waste at most one row of FMAs. */
+TC_AVX512 static inline __attribute__((always_inline)) void kernel_body(const int R, int kc, const float *restrict a,
+                                                                       const float *restrict b, long ldb,
+                                                                       const __mmask16 *m, float *restrict c,
+                                                                       long ldc, int rows, float alpha, float beta) {
+    __m512 acc[MR][NV];
+#pragma GCC unroll 16
+    for (int i = 0; i < R; i++)
 #pragma GCC unroll 4
+        for (int v = 0; v < NV; v++) acc[i][v] = _mm512_setzero_ps();
+    for (int i = 0; i < rows; i++) _mm_prefetch((const char *)(c + (size_t)i * ldc), _MM_HINT_T0);
+    __mmask16 mv[NV];
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; v++) mv[v] = m[v];
     for (int k = 0; k < kc; k++) {
-        __m512 b0 = _mm512_maskz_loadu_ps(m0, b), b1 = _mm512_maskz_loadu_ps(m1, b + 16);
-        FMA(0) FMA(1) FMA(2) FMA(3) FMA(4) FMA(5) FMA(6) FMA(7) FMA(8) FMA(9) FMA(10) FMA(11) FMA(12) FMA(13)
+        __m512 bv[NV];
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; v++) bv[v] = _mm512_maskz_loadu_ps(mv[v], b + 16 * v);
+#pragma GCC unroll 16
+        for (int i = 0; i < R; i++) {
+            __m512 ai = _mm512_set1_ps(a[i]);
+#pragma GCC unroll 4
+            for (int v = 0; v < NV; v++) acc[i][v] = _mm512_fmadd_ps(ai, bv[v], acc[i][v]);
+        }
         a += MR;
         b += ldb;
     }
-#undef FMA
     __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
     int read_c = beta != 0.0f;
-#define ST(i) \
-    if (i < rows) store_row(c + (size_t)(i) * ldc, c##i##0, c##i##1, m0, m1, va, vb, read_c);
-    ST(0) ST(1) ST(2) ST(3) ST(4) ST(5) ST(6) ST(7) ST(8) ST(9) ST(10) ST(11) ST(12) ST(13)
-#undef ST
+#pragma GCC unroll 16
+    for (int i = 0; i < R; i++) {
+        if (i >= rows) break;
+        float *cr = c + (size_t)i * ldc;
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; v++) {
+            __m512 x = _mm512_mul_ps(acc[i][v], va);
+            if (read_c) x = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(mv[v], cr + 16 * v), x);
+            _mm512_mask_storeu_ps(cr + 16 * v, mv[v], x);
+        }
+    }
 }
+
+typedef void (*kernel_fn)(int kc, const float *restrict a, const float *restrict b, long ldb, const __mmask16 *m,
+                          float *restrict c, long ldc, int rows, float alpha, float beta);
+#define DEF_KERNEL(R)                                                                                         \
+    TC_AVX512 static void kernel_r##R(int kc, const float *restrict a, const float *restrict b, long ldb,     \
+                                      const __mmask16 *m, float *restrict c, long ldc, int rows, float alpha, \
+                                      float beta) {                                                           \
+        kernel_body(R, kc, a, b, ldb, m, c, ldc, rows, alpha, beta);                                          \
+    }
+DEF_KERNEL(2)
+DEF_KERNEL(4)
+DEF_KERNEL(6)
+DEF_KERNEL(8)
+DEF_KERNEL(10)
+DEF_KERNEL(12)
+DEF_KERNEL(14)
+#undef DEF_KERNEL
+_Static_assert(MR == 14, "the kernel table below covers MR = 14");
+static const kernel_fn kernel_for_rows[MR + 1] = {NULL,        kernel_r2,  kernel_r2,  kernel_r4,  kernel_r4,
+                                                  kernel_r6,   kernel_r6,  kernel_r8,  kernel_r8,  kernel_r10,
+                                                  kernel_r10,  kernel_r12, kernel_r12, kernel_r14, kernel_r14};
 
 /* One thread's share of the loop nest. bshared: the packed B panel shared by the team (unused when
  * direct_b or split_n, where each thread packs only the B micro-panels it uses). */
@@ -243,11 +268,12 @@ TC_AVX512 static void gemm_thread(const gemm_prob *P, int nt, int tid, float *bs
                         bp = bpack + (size_t)jp * NR * kc;
                         ldbp = NR;
                     }
-                    __mmask16 m0 = lane_mask(nr), m1 = lane_mask(nr - 16);
+                    __mmask16 m[NV];
+                    for (int v = 0; v < NV; v++) m[v] = lane_mask(nr - 16 * v);
                     float *cp = P->C + (size_t)ic * P->ldc + jc + jp * NR;
                     for (int ir = 0; ir < mc; ir += MR) {
                         int rows = mc - ir < MR ? mc - ir : MR;
-                        kernel_14x32(kc, apack + (size_t)ir * kc, bp, ldbp, m0, m1, cp + (size_t)ir * P->ldc,
+                        kernel_for_rows[rows](kc, apack + (size_t)ir * kc, bp, ldbp, m, cp + (size_t)ir * P->ldc,
                                      P->ldc, rows, P->alpha, beta);
                     }
                 }

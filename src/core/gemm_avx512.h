@@ -10,6 +10,16 @@ void tc_sgemm_avx512(int transA, int transB, int M, int N, int K, float alpha, c
                      const float *B, long ldb, float beta, float *C, long ldc, int nthreads);
 
 /* Micro-kernel tile and cache-block sizes, exposed for tests that want to hit every edge. */
-enum { TC_GEMM_MR = 14, TC_GEMM_NR = 32, TC_GEMM_KC = 256, TC_GEMM_MC = 14 * 24, TC_GEMM_NC = 2048 };
+#ifndef TC_GEMM_MR
+#define TC_GEMM_MR 14   /* rows of the C tile (broadcasts of A) */
+#define TC_GEMM_NR 32   /* columns of the C tile (zmm vectors of B), a multiple of 16 */
+#endif
+#ifndef TC_GEMM_KC
+#define TC_GEMM_KC 256  /* K block: B micro-panel KC×NR in L1 */
+#endif
+#ifndef TC_GEMM_MC
+#define TC_GEMM_MC (TC_GEMM_MR * 24) /* M block: A block MC×KC in L2 */
+#endif
+#define TC_GEMM_NC 2048 /* N block: B panel KC×NC in L3 */
 
 #endif
