@@ -18,6 +18,7 @@
 #include "core/rng.h"
 #include "data/image.h"
 #include "data/synth_speech.h"
+#include "data/tokenizer.h"
 #include "data/synth_vq.h"
 #include "io/npy.h"
 
@@ -219,6 +220,28 @@ static int write_images(const tc_synth_opts *o, const char *img_dir, const char 
 
 /* ---- pass 2: text files ---- */
 
+/* The ids must be what BERT WordPiece over the written vocab gives: one id per character. Checked
+ * with the real tokenizer for every text, so a grammar edit can never produce ids that the pipeline's
+ * own tokenizer would not reproduce. */
+static int check_with_tokenizer(const tc_tokenizer *tok, const char *text, const int32_t *ids, int n, tc_ids *scratch) {
+    scratch->n = 0;
+    tc_tokenize(tok, text, strlen(text), scratch);
+    int same = (int)scratch->n == n;
+    for (int k = 0; same && k < n; k++) same = scratch->v[k] == ids[k];
+    if (!same) return tc_error_set("synth: WordPiece ids of \"%s\" differ from one id per character", text);
+    return 0;
+}
+
+static int check_text(const tc_tokenizer *tok, const tc_synth_text *t, const enc *e, tc_ids *scratch) {
+    for (int k = 0; k < TC_SYNTH_NCAPS; k++)
+        if (check_with_tokenizer(tok, t->caption[k], e->cap[k], e->cap_len[k], scratch)) return -1;
+    for (int k = 0; k < t->nqa; k++)
+        if (check_with_tokenizer(tok, t->question[k], e->q[k], e->q_len[k], scratch) ||
+            check_with_tokenizer(tok, t->answer[k], e->a[k], e->a_len[k], scratch))
+            return -1;
+    return 0;
+}
+
 static const char *split_name(int s) { return s == TC_SYNTH_SPLIT_TEST ? "test" : s == TC_SYNTH_SPLIT_VAL ? "val" : "train"; }
 
 static int write_vocab_files(const char *text_dir, const tc_synth_vocab *v, const tc_synth_opts *o,
@@ -268,11 +291,18 @@ static int write_text(const tc_synth_opts *o, const char *text_dir, const char *
     tc_synth_text *t = tc_xmalloc(sizeof *t);
     enc *e = tc_xmalloc(sizeof *e);
     char rel[64];
-    int rc = 0;
+    /* the real tokenizer over the vocab text, to cross-check every id list */
+    sb vt = {0};
+    for (int i = 0; i < v->n; i++) { sb_put(&vt, v->tok[i]); sb_put(&vt, "\n"); }
+    tc_tokenizer tok;
+    int rc = tc_tokenizer_init(&tok, vt.p, vt.n, "synth vocab");
+    free(vt.p);
+    if (rc) { free(t); free(e); return -1; }
+    tc_ids scratch = {0};
     for (int i = 0; i < o->images && !rc; i++) {
         tc_synth_scene s;
         tc_synth_image_spec(o->seed, i, &s, t);
-        if (encode_text(v, t, e)) { rc = tc_error_prefix("image %d", i); break; }
+        if (encode_text(v, t, e) || check_text(&tok, t, e, &scratch)) { rc = tc_error_prefix("image %d", i); break; }
         image_rel(i, rel, sizeof rel);
         int sp = split[i];
         /* scene annotations (ground truth for tests and analyses) */
@@ -377,6 +407,8 @@ static int write_text(const tc_synth_opts *o, const char *text_dir, const char *
     sb *all[] = {&out.test_ret, &out.val_ret, &out.train, &out.test_cap, &out.gt, &out.vqa_train, &out.vqa_val,
                  &out.fmiqa_train, &out.fmiqa_val, &out.scenes, &out.ids[0], &out.ids[1], &out.ids[2]};
     for (size_t k = 0; k < sizeof all / sizeof all[0]; k++) free(all[k]->p);
+    tc_ids_free(&scratch);
+    tc_tokenizer_free(&tok);
     free(t);
     free(e);
     return rc;
