@@ -21,6 +21,9 @@ typedef struct {
     float drop_scale;
 } attn_ctx;
 
+/* Fork only when there is enough work to pay for waking the team (tiny problems run serially). */
+static int attn_parallel(int pairs, size_t per, int dh) { return pairs > 1 && (double)pairs * per * dh >= 65536.0; }
+
 static int attn_ok(const tc_tensor *t) { return t->ndim == 3 && t->stride[2] == 1; }
 
 static void attn_bw(tc_graph *g, tc_node *nd) {
@@ -34,8 +37,9 @@ static void attn_bw(tc_graph *g, tc_node *nd) {
     int nt = tc_get_threads();
     size_t per = (size_t)Tq * Tk;
     float *scratch = tc_graph_alloc(g, (size_t)nt * 2 * per * sizeof(float));
+    int par = attn_parallel(B * H, per, dh);
     tc_blas_single_begin();
-#pragma omp parallel for schedule(static) num_threads(nt)
+#pragma omp parallel for schedule(static) num_threads(nt) if (par)
     for (int bh = 0; bh < B * H; bh++) {
         int b = bh / H, h = bh % H;
         float *dP = scratch + (size_t)omp_get_thread_num() * 2 * per, *Pd = dP + per;
@@ -103,8 +107,9 @@ tc_tensor *tc_attention(tc_graph *g, tc_tensor *q, tc_tensor *k, tc_tensor *v, i
     uint32_t thr = drop ? tc_dropout_threshold(dropout_p) : 0;
     int nt = tc_get_threads();
     float *scratch = drop ? tc_graph_alloc(g, (size_t)nt * per * sizeof(float)) : NULL;
+    int par = attn_parallel(B * H, per, dh);
     tc_blas_single_begin();
-#pragma omp parallel for schedule(static) num_threads(nt)
+#pragma omp parallel for schedule(static) num_threads(nt) if (par)
     for (int bh = 0; bh < B * H; bh++) {
         int b = bh / H, h = bh % H;
         float *P = c->P + (size_t)bh * per;
@@ -121,17 +126,8 @@ tc_tensor *tc_attention(tc_graph *g, tc_tensor *q, tc_tensor *k, tc_tensor *v, i
                 for (int j = 0; j < Tk; j++) s[j] += (1.0f - valid[j]) * -10000.0f;
             if (causal)
                 for (int j = i + 1; j < Tk; j++) s[j] += -10000.0f;
-            float m = -INFINITY;
-            for (int j = 0; j < Tk; j++) m = s[j] > m ? s[j] : m;
-            float sum = 0;
-#pragma omp simd reduction(+ : sum)
-            for (int j = 0; j < Tk; j++) {
-                s[j] = tc_vexp(s[j] - m);
-                sum += s[j];
-            }
-            float inv = 1.0f / sum;
-#pragma omp simd
-            for (int j = 0; j < Tk; j++) s[j] *= inv;
+            float sum = tc_row_exp_sum(s, s, Tk, tc_row_max(s, Tk));
+            tc_row_scale(s, Tk, 1.0f / sum);
             if (drop) {
                 uint8_t *kr = keep + (size_t)i * Tk;
                 float *pd = Pd + (size_t)i * Tk;

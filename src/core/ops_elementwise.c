@@ -180,81 +180,114 @@ enum { ACT_GELU_TANH, ACT_GELU_ERF, ACT_QUICK_GELU, ACT_RELU, ACT_TANH, ACT_EXP 
 #define INV_SQRT2 0.7071067811865476f
 #define INV_SQRT_2PI 0.3989422804014327f
 
-static void act_forward(int kind, const float *x, float *y, long n) {
+#define V1(c) _mm256_set1_ps(c)
+
+/* y = f(x), 8 lanes; `kind` is a constant after inlining, so each kernel below is specialised. */
+static inline __attribute__((always_inline)) __m256 act_f(int kind, __m256 x) {
     switch (kind) {
-    case ACT_GELU_TANH:
-        PAR_FOR
-        for (long i = 0; i < n; i++) {
-            float v = x[i];
-            y[i] = 0.5f * v * (1.0f + tc_vtanh(GELU_K * (v + GELU_C * v * v * v)));
-        }
-        break;
+    case ACT_GELU_TANH: { /* 0.5 x (1 + tanh(k (x + c x^3))) */
+        __m256 u = _mm256_mul_ps(V1(GELU_K), _mm256_fmadd_ps(_mm256_mul_ps(V1(GELU_C), x), _mm256_mul_ps(x, x), x));
+        return _mm256_mul_ps(_mm256_mul_ps(V1(0.5f), x), _mm256_add_ps(V1(1.0f), tc_v8_tanh(u)));
+    }
     case ACT_GELU_ERF:
-        PAR_FOR
-        for (long i = 0; i < n; i++) y[i] = 0.5f * x[i] * (1.0f + tc_verf(x[i] * INV_SQRT2));
-        break;
-    case ACT_QUICK_GELU:
-        PAR_FOR
-        for (long i = 0; i < n; i++) y[i] = x[i] * tc_vsigmoid(1.702f * x[i]);
-        break;
-    case ACT_RELU:
-        PAR_FOR
-        for (long i = 0; i < n; i++) y[i] = x[i] > 0 ? x[i] : 0.0f;
-        break;
-    case ACT_TANH:
-        PAR_FOR
-        for (long i = 0; i < n; i++) y[i] = tc_vtanh(x[i]);
-        break;
-    default:
-        PAR_FOR
-        for (long i = 0; i < n; i++) y[i] = tc_vexp(x[i]);
-        break;
+        return _mm256_mul_ps(_mm256_mul_ps(V1(0.5f), x), _mm256_add_ps(V1(1.0f), tc_v8_erf(_mm256_mul_ps(x, V1(INV_SQRT2)))));
+    case ACT_QUICK_GELU: return _mm256_mul_ps(x, tc_v8_sigmoid(_mm256_mul_ps(V1(1.702f), x)));
+    case ACT_RELU: return _mm256_max_ps(x, _mm256_setzero_ps());
+    case ACT_TANH: return tc_v8_tanh(x);
+    default: return tc_v8_exp(x);
     }
 }
 
-/* dy/dx at x (and y, for tanh/exp whose derivative is a function of the output) */
-static inline float act_deriv(int kind, float v, float y) {
+/* dy/dx from the input x (and the output y, for tanh and exp) */
+static inline __attribute__((always_inline)) __m256 act_d(int kind, __m256 x, __m256 y) {
+    __m256 one = V1(1.0f);
     switch (kind) {
     case ACT_GELU_TANH: {
-        float t = tc_vtanh(GELU_K * (v + GELU_C * v * v * v));
-        return 0.5f * (1.0f + t) + 0.5f * v * (1.0f - t * t) * GELU_K * (1.0f + 3.0f * GELU_C * v * v);
+        __m256 x2 = _mm256_mul_ps(x, x);
+        __m256 t = tc_v8_tanh(_mm256_mul_ps(V1(GELU_K), _mm256_fmadd_ps(_mm256_mul_ps(V1(GELU_C), x), x2, x)));
+        /* 0.5 (1 + t) + 0.5 x (1 - t²) k (1 + 3c x²) */
+        __m256 du = _mm256_mul_ps(V1(GELU_K), _mm256_fmadd_ps(V1(3.0f * GELU_C), x2, one));
+        __m256 a = _mm256_mul_ps(V1(0.5f), _mm256_add_ps(one, t));
+        __m256 b = _mm256_mul_ps(_mm256_mul_ps(V1(0.5f), x), _mm256_fnmadd_ps(t, t, one));
+        return _mm256_fmadd_ps(b, du, a);
     }
-    case ACT_GELU_ERF:
-        return 0.5f * (1.0f + tc_verf(v * INV_SQRT2)) + v * INV_SQRT_2PI * tc_vexp(-0.5f * v * v);
-    case ACT_QUICK_GELU: {
-        float s = tc_vsigmoid(1.702f * v);
-        return s + v * 1.702f * s * (1.0f - s);
+    case ACT_GELU_ERF: { /* 0.5 (1 + erf(x/√2)) + x φ(x) */
+        __m256 a = _mm256_mul_ps(V1(0.5f), _mm256_add_ps(one, tc_v8_erf(_mm256_mul_ps(x, V1(INV_SQRT2)))));
+        __m256 phi = _mm256_mul_ps(V1(INV_SQRT_2PI), tc_v8_exp(_mm256_mul_ps(V1(-0.5f), _mm256_mul_ps(x, x))));
+        return _mm256_fmadd_ps(x, phi, a);
     }
-    case ACT_RELU: return v > 0 ? 1.0f : 0.0f;
-    case ACT_TANH: return 1.0f - y * y;
+    case ACT_QUICK_GELU: { /* s + 1.702 x s (1 - s) */
+        __m256 sg = tc_v8_sigmoid(_mm256_mul_ps(V1(1.702f), x));
+        return _mm256_fmadd_ps(_mm256_mul_ps(V1(1.702f), x), _mm256_mul_ps(sg, _mm256_sub_ps(one, sg)), sg);
+    }
+    case ACT_RELU: return _mm256_and_ps(_mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_GT_OQ), one);
+    case ACT_TANH: return _mm256_fnmadd_ps(y, y, one);
     default: return y;
     }
 }
 
-#define ACT_BW_LOOP(KIND, OP)                                                  \
-    PAR_FOR                                                                    \
-    for (long i = 0; i < n; i++) gx[i] OP gy[i] * act_deriv(KIND, px[i], py[i]);
+/* Blocks of 1024 floats per OpenMP iteration; the last partial vector uses masked loads/stores. */
+#define ACT_BLOCK 1024
+
+static inline __attribute__((always_inline)) void act_fwd_kernel(int kind, const float *x, float *y, long n) {
+    long nb = (n + ACT_BLOCK - 1) / ACT_BLOCK;
+#pragma omp parallel for schedule(static) if (n > TC_PAR_MIN)
+    for (long b = 0; b < nb; b++) {
+        long i = b * ACT_BLOCK, e = i + ACT_BLOCK < n ? i + ACT_BLOCK : n;
+        for (; i + 8 <= e; i += 8) _mm256_storeu_ps(y + i, act_f(kind, _mm256_loadu_ps(x + i)));
+        if (i < e) {
+            __m256i m = tc_v8_tailmask((int)(e - i));
+            _mm256_maskstore_ps(y + i, m, act_f(kind, _mm256_maskload_ps(x + i, m)));
+        }
+    }
+}
+
+static inline __attribute__((always_inline)) void act_bwd_kernel(int kind, const float *x, const float *y,
+                                                                 const float *gy, float *gx, long n, int acc) {
+    long nb = (n + ACT_BLOCK - 1) / ACT_BLOCK;
+#pragma omp parallel for schedule(static) if (n > TC_PAR_MIN)
+    for (long b = 0; b < nb; b++) {
+        long i = b * ACT_BLOCK, e = i + ACT_BLOCK < n ? i + ACT_BLOCK : n;
+        for (; i + 8 <= e; i += 8) {
+            __m256 g = _mm256_mul_ps(_mm256_loadu_ps(gy + i), act_d(kind, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
+            if (acc) g = _mm256_add_ps(g, _mm256_loadu_ps(gx + i));
+            _mm256_storeu_ps(gx + i, g);
+        }
+        if (i < e) {
+            __m256i m = tc_v8_tailmask((int)(e - i));
+            __m256 d = act_d(kind, _mm256_maskload_ps(x + i, m), _mm256_maskload_ps(y + i, m));
+            __m256 g = _mm256_mul_ps(_mm256_maskload_ps(gy + i, m), d);
+            if (acc) g = _mm256_add_ps(g, _mm256_maskload_ps(gx + i, m));
+            _mm256_maskstore_ps(gx + i, m, g);
+        }
+    }
+}
+
+static void act_forward(int kind, const float *x, float *y, long n) {
+    switch (kind) {
+    case ACT_GELU_TANH: act_fwd_kernel(ACT_GELU_TANH, x, y, n); break;
+    case ACT_GELU_ERF: act_fwd_kernel(ACT_GELU_ERF, x, y, n); break;
+    case ACT_QUICK_GELU: act_fwd_kernel(ACT_QUICK_GELU, x, y, n); break;
+    case ACT_RELU: act_fwd_kernel(ACT_RELU, x, y, n); break;
+    case ACT_TANH: act_fwd_kernel(ACT_TANH, x, y, n); break;
+    default: act_fwd_kernel(ACT_EXP, x, y, n); break;
+    }
+}
 
 static void act_bw(tc_graph *g, tc_node *nd) {
     tc_tensor *x = nd->in[0], *y = nd->out;
     if (!x->requires_grad) return;
-    int kind = nd->i[0], acc;
+    int acc;
     long n = (long)tc_numel(y);
     float *gx = tc_grad_w(g, x, &acc);
     const float *gy = y->grad, *px = x->data, *py = y->data;
-    /* one loop per kind so the switch is resolved outside the vector loop */
-    switch (kind) {
-#define CASE(K)                                                \
-    case K:                                                    \
-        if (acc) { ACT_BW_LOOP(K, +=) } else { ACT_BW_LOOP(K, =) } \
-        break;
-        CASE(ACT_GELU_TANH)
-        CASE(ACT_GELU_ERF)
-        CASE(ACT_QUICK_GELU)
-        CASE(ACT_RELU)
-        CASE(ACT_TANH)
-        CASE(ACT_EXP)
-#undef CASE
+    switch (nd->i[0]) {
+    case ACT_GELU_TANH: act_bwd_kernel(ACT_GELU_TANH, px, py, gy, gx, n, acc); break;
+    case ACT_GELU_ERF: act_bwd_kernel(ACT_GELU_ERF, px, py, gy, gx, n, acc); break;
+    case ACT_QUICK_GELU: act_bwd_kernel(ACT_QUICK_GELU, px, py, gy, gx, n, acc); break;
+    case ACT_RELU: act_bwd_kernel(ACT_RELU, px, py, gy, gx, n, acc); break;
+    case ACT_TANH: act_bwd_kernel(ACT_TANH, px, py, gy, gx, n, acc); break;
+    default: act_bwd_kernel(ACT_EXP, px, py, gy, gx, n, acc); break;
     }
 }
 

@@ -61,13 +61,14 @@ static void ce_bw(tc_graph *g, tc_node *nd) {
             continue;
         }
         float l = c->lse[r];
-        /* d loss / d x_j = p_j - (1 - eps) [j == t] - eps / V */
-        if (acc) {
-#pragma omp simd
-            for (int j = 0; j < V; j++) gr[j] += gs * (tc_vexp(xr[j] - l) - u);
-        } else {
-#pragma omp simd
-            for (int j = 0; j < V; j++) gr[j] = gs * (tc_vexp(xr[j] - l) - u);
+        /* d loss / d x_j = p_j - (1 - eps) [j == t] - eps / V, with p_j = exp(x_j - lse) */
+        __m256 vl = _mm256_set1_ps(l), vu = _mm256_set1_ps(u), vg = _mm256_set1_ps(gs);
+        for (int j = 0; j < V; j += 8) {
+            __m256i m = tc_v8_tailmask(V - j < 8 ? V - j : 8);
+            __m256 p = tc_v8_exp(_mm256_sub_ps(_mm256_maskload_ps(xr + j, m), vl));
+            __m256 v = _mm256_mul_ps(vg, _mm256_sub_ps(p, vu));
+            if (acc) v = _mm256_add_ps(v, _mm256_maskload_ps(gr + j, m));
+            _mm256_maskstore_ps(gr + j, m, v);
         }
         gr[t] -= gs * (1.0f - eps);
     }
@@ -97,14 +98,9 @@ tc_tensor *tc_cross_entropy(tc_graph *g, tc_tensor *logits, const int32_t *targe
 #pragma omp parallel for schedule(static) if ((long)N * V > TC_PAR_MIN)
     for (int r = 0; r < N; r++) {
         const float *xr = logits->data + (long)r * V;
-        float m = -INFINITY;
-        for (int j = 0; j < V; j++) m = xr[j] > m ? xr[j] : m;
-        float s = 0, sx = 0;
-#pragma omp simd reduction(+ : s, sx)
-        for (int j = 0; j < V; j++) {
-            s += tc_vexp(xr[j] - m);
-            sx += xr[j];
-        }
+        float m = tc_row_max(xr, V);
+        float s = tc_row_exp_sum(xr, NULL, V, m), sx = 0;
+        for (int j = 0; j < V; j++) sx += xr[j];
         float l = m + logf(s);
         c->lse[r] = l;
         int t = c->targets[r];

@@ -121,17 +121,9 @@ void tc_softmax_rows(const float *x, float *y, int rows, int d) {
     for (int r = 0; r < rows; r++) {
         const float *xr = x + (long)r * d;
         float *yr = y + (long)r * d;
-        float m = -INFINITY;
-        for (int j = 0; j < d; j++) m = xr[j] > m ? xr[j] : m;
-        float s = 0;
-#pragma omp simd reduction(+ : s)
-        for (int j = 0; j < d; j++) {
-            yr[j] = tc_vexp(xr[j] - m);
-            s += yr[j];
-        }
-        float inv = 1.0f / s;
-#pragma omp simd
-        for (int j = 0; j < d; j++) yr[j] *= inv;
+        float m = tc_row_max(xr, d);
+        float sum = tc_row_exp_sum(xr, yr, d, m);
+        tc_row_scale(yr, d, 1.0f / sum);
     }
 }
 
