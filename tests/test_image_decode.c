@@ -6,7 +6,7 @@
 #include <unistd.h>
 
 #include "data/image.h"
-#include "image_test_util.h"
+#include "test_image_util.h"
 #include "tc_test.h"
 
 static void check_goldens(void) {

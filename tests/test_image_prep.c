@@ -7,7 +7,7 @@
  * Augmentation: torchvision's RandomResizedCrop rules (box inside, area and aspect in range), seeded
  * determinism, and flip behaviour. */
 #include "data/image.h"
-#include "image_test_util.h"
+#include "test_image_util.h"
 #include "tc_test.h"
 
 static float *gold_blob;

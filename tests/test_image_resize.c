@@ -5,7 +5,7 @@
 #include <zlib.h>
 
 #include "data/image.h"
-#include "image_test_util.h"
+#include "test_image_util.h"
 #include "tc_test.h"
 
 static int method_of(const char *s) {

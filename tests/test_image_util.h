@@ -1,6 +1,6 @@
 /* Shared helpers for tests/test_image_*.c: paths under tests/data/image and manifest reading. */
-#ifndef TC_IMAGE_TEST_UTIL_H
-#define TC_IMAGE_TEST_UTIL_H
+#ifndef TC_TEST_IMAGE_UTIL_H
+#define TC_TEST_IMAGE_UTIL_H
 
 #include <stdio.h>
 #include <stdlib.h>
