@@ -23,6 +23,7 @@ struct tc_fbank {
     int num_bins;
     double *window;      /* [window_size] povey */
     double *frame;       /* [window_size] scratch */
+    double *power;       /* [padded/2] power spectrum scratch (heap: large windows would overflow thread stacks) */
     float *fft_in;       /* [padded], fftwf_malloc'd */
     fftwf_complex *fft_out;   /* [padded/2 + 1] */
     fftwf_plan plan;
@@ -71,6 +72,7 @@ tc_fbank *tc_fbank_new(const tc_fbank_opts *o) {
     /* Povey window: non-periodic Hann raised to 0.85 (float32 in torchaudio; rounded to match). */
     fb->window = tc_xmalloc((size_t)wsize * sizeof(double));
     fb->frame = tc_xmalloc((size_t)wsize * sizeof(double));
+    fb->power = tc_xmalloc((size_t)(padded / 2) * sizeof(double));
     for (int i = 0; i < wsize; i++) {
         float hann = (float)(0.5 - 0.5 * cos(2.0 * M_PI * i / (wsize - 1)));
         fb->window[i] = (float)pow(hann, 0.85);
@@ -123,6 +125,7 @@ void tc_fbank_free(tc_fbank *fb) {
     pthread_mutex_unlock(&planner_lock);
     free(fb->window);
     free(fb->frame);
+    free(fb->power);
     free(fb->weights);
     free(fb->first);
     free(fb->len);
@@ -142,7 +145,7 @@ void tc_fbank_compute(tc_fbank *fb, const float *wave, int64_t n, float *out) {
     const double p = fb->o.preemph;
     int64_t frames = tc_fbank_num_frames(fb, n);
     double *x = fb->frame;
-    double power[nfft];   /* bins 0 .. nfft-1; the Nyquist bin has zero weight */
+    double *power = fb->power;   /* bins 0 .. nfft-1; the Nyquist bin has zero weight */
     for (int64_t f = 0; f < frames; f++) {
         const float *src = wave + f * fb->window_shift;
         double mean = 0;

@@ -13,8 +13,16 @@
 #define MAX_SAMPLES ((sf_count_t)1 << 31)
 
 int tc_audio_resample(const float *in, int64_t n, int in_rate, int out_rate, const char *name, float **out, int64_t *n_out) {
+    return tc_audio_resample_q(in, n, in_rate, out_rate, TC_RESAMPLE_BEST, name, out, n_out);
+}
+
+int tc_audio_resample_q(const float *in, int64_t n, int in_rate, int out_rate, int quality, const char *name, float **out,
+                        int64_t *n_out) {
     *out = NULL;
     *n_out = 0;
+    static const int converters[3] = {SRC_SINC_BEST_QUALITY, SRC_SINC_MEDIUM_QUALITY, SRC_SINC_FASTEST};
+    if (quality < 0 || quality > 2) return tc_error_set("%s: resampling quality %d: expected 0 (best), 1 (medium) or 2 (fast)", name, quality);
+    if (n < 0) return tc_error_set("%s: resampling: negative length", name);
     if (in_rate <= 0 || out_rate <= 0) return tc_error_set("%s: sample rate %d -> %d: expected positive rates", name, in_rate, out_rate);
     double ratio = (double)out_rate / in_rate;
     if (!src_is_valid_ratio(ratio)) return tc_error_set("%s: resampling %d -> %d Hz: ratio outside libsamplerate's range", name, in_rate, out_rate);
@@ -27,7 +35,7 @@ int tc_audio_resample(const float *in, int64_t n, int in_rate, int out_rate, con
         return 0;
     }
     int err = 0;
-    SRC_STATE *st = src_new(SRC_SINC_BEST_QUALITY, 1, &err);
+    SRC_STATE *st = src_new(converters[quality], 1, &err);
     if (!st) { free(dst); return tc_error_set("%s: libsamplerate: %s", name, src_strerror(err)); }
     /* Stream the whole signal with end_of_input set so the filter tail is flushed; the converter
      * compensates its own delay, so output sample k corresponds to time k / out_rate. */
