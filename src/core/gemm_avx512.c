@@ -69,7 +69,7 @@ static inline __mmask16 lane_mask(int n) { /* first n (0..16) lanes */
 }
 
 /* In-place transpose of a 16×16 float block held in r[0..15] (row i -> column i). */
-TC_AVX512 static inline void transpose16(__m512 r[16]) {
+TC_AVX512 static inline __attribute__((always_inline)) void transpose16(__m512 r[16]) {
     __m512 t[16], u[16];
     for (int i = 0; i < 8; i++) {
         t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);     /* a0 b0 a1 b1 | a4 b4 a5 b5 | ... */
@@ -95,7 +95,12 @@ TC_AVX512 static inline void transpose16(__m512 r[16]) {
     }
 }
 
-/* Pack rows [i0, i0+mc) × k in [p0, p0+kc) of op(A) into MR-row micro-panels: dst[panel][k][MR]. */
+_Static_assert(MR <= 16, "pack_a transposes MR rows in 16-row blocks");
+
+/* Pack rows [i0, i0+mc) × k in [p0, p0+kc) of op(A) into MR-row micro-panels: dst[panel][k][MR].
+ * Each k row of MR = 14 floats is written with a full 16-lane store: the 2 extra lanes land on the next
+ * row (or panel), which is written afterwards, so dst needs 16 floats of slack at the end. Masked
+ * stores are slow on Zen 4; overlapping plain stores are not. */
 TC_AVX512 static void pack_a(const gemm_prob *P, int i0, int mc, int p0, int kc, float *dst) {
     for (int ir = 0; ir < mc; ir += MR) {
         int rows = mc - ir < MR ? mc - ir : MR;
@@ -103,20 +108,34 @@ TC_AVX512 static void pack_a(const gemm_prob *P, int i0, int mc, int p0, int kc,
         if (P->ta) {                      /* A stored K×M: a row of MR values per k is contiguous */
             __mmask16 m = lane_mask(rows);
             const float *s = P->A + (size_t)p0 * P->lda + i0 + ir;
-            for (int k = 0; k < kc; k++) {
-                __m512 v = _mm512_maskz_loadu_ps(m, s + (size_t)k * P->lda);
-                _mm512_mask_storeu_ps(d + (size_t)k * MR, lane_mask(MR), v);
-            }
-        } else { /* A stored M×K: transpose 16-wide strips of the MR rows */
-            const float *s = P->A + (size_t)(i0 + ir) * P->lda + p0;
-            for (int k = 0; k < kc; k += 16) {
-                int kk = kc - k < 16 ? kc - k : 16;
-                __mmask16 m = lane_mask(kk);
-                __m512 r[16];
-                for (int i = 0; i < 16; i++)
+            for (int k = 0; k < kc; k++)
+                _mm512_storeu_ps(d + (size_t)k * MR, _mm512_maskz_loadu_ps(m, s + (size_t)k * P->lda));
+            continue;
+        }
+        /* A stored M×K: transpose 16-wide strips of the MR rows (rows 14, 15 of the block are zero) */
+        const float *s = P->A + (size_t)(i0 + ir) * P->lda + p0;
+        for (int k = 0; k < kc; k += 16) {
+            int kk = kc - k < 16 ? kc - k : 16;
+            __mmask16 m = lane_mask(kk);
+            __m512 r[16];
+            if (rows == MR) {
+#pragma GCC unroll 16
+                for (int i = 0; i < MR; i++) {
+                    /* the next 64 k of this row: 14 strided streams are too many for the prefetchers */
+                    _mm_prefetch((const char *)(s + (size_t)i * P->lda + k + 64), _MM_HINT_T0);
+                    r[i] = _mm512_maskz_loadu_ps(m, s + (size_t)i * P->lda + k);
+                }
+            } else {
+                for (int i = 0; i < MR; i++)
                     r[i] = i < rows ? _mm512_maskz_loadu_ps(m, s + (size_t)i * P->lda + k) : _mm512_setzero_ps();
-                transpose16(r);
-                for (int j = 0; j < kk; j++) _mm512_mask_storeu_ps(d + (size_t)(k + j) * MR, lane_mask(MR), r[j]);
+            }
+            r[14] = r[15] = _mm512_setzero_ps();
+            transpose16(r);
+            if (kk == 16) {
+#pragma GCC unroll 16
+                for (int j = 0; j < 16; j++) _mm512_storeu_ps(d + (size_t)(k + j) * MR, r[j]);
+            } else {
+                for (int j = 0; j < kk; j++) _mm512_storeu_ps(d + (size_t)(k + j) * MR, r[j]);
             }
         }
     }
@@ -142,12 +161,18 @@ TC_AVX512 static void pack_b(const gemm_prob *P, int p0, int kc, int j0, int nr,
         __mmask16 m = lane_mask(kk);
         for (int h = 0; h < NV; h++) {
             __m512 r[16];
+#pragma GCC unroll 16
             for (int j = 0; j < 16; j++) {
                 int jj = h * 16 + j;
                 r[j] = jj < nr ? _mm512_maskz_loadu_ps(m, s + (size_t)jj * P->ldb + k) : _mm512_setzero_ps();
             }
             transpose16(r);
-            for (int q = 0; q < kk; q++) _mm512_store_ps(dst + (size_t)(k + q) * NR + h * 16, r[q]);
+            if (kk == 16) {
+#pragma GCC unroll 16
+                for (int q = 0; q < 16; q++) _mm512_store_ps(dst + (size_t)(k + q) * NR + h * 16, r[q]);
+            } else {
+                for (int q = 0; q < kk; q++) _mm512_store_ps(dst + (size_t)(k + q) * NR + h * 16, r[q]);
+            }
         }
     }
 }
@@ -222,7 +247,7 @@ static const kernel_fn kernel_for_rows[MR + 1] = {NULL,        kernel_r2,  kerne
 /* One thread's share of the loop nest. bshared: the packed B panel shared by the team (unused when
  * direct_b or split_n, where each thread packs only the B micro-panels it uses). */
 TC_AVX512 static void gemm_thread(const gemm_prob *P, int nt, int tid, float *bshared) {
-    float *apack = pack_buf_get(&tls_apack, (size_t)MC * KC);
+    float *apack = pack_buf_get(&tls_apack, (size_t)MC * KC + 16); /* + slack, see pack_a */
     int shared_b = !P->direct_b && !P->split_n;
     float *bpack = shared_b ? bshared : P->direct_b ? NULL : pack_buf_get(&tls_bpack, (size_t)NC * KC);
     int mpanels = (P->M + MR - 1) / MR;
