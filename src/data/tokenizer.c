@@ -337,7 +337,7 @@ int tc_tokenizer_encode(const tc_tokenizer *t, const char *text, size_t len, int
     tc_tokenize(t, text, len, ids);
     size_t keep = max_pieces >= 0 && ids->n > (size_t)max_pieces ? (size_t)max_pieces : ids->n;
     out[0] = t->cls_id;
-    memcpy(out + 1, ids->v, keep * sizeof *out);
+    if (keep) memcpy(out + 1, ids->v, keep * sizeof *out);
     out[keep + 1] = t->sep_id;
     if (!scratch) tc_ids_free(&local);
     return (int)keep + 2;
