@@ -55,6 +55,14 @@ static void check_patches(const char *gname, const char *src, tc_image_prep cfg,
     TC_CHECK(tc_image_preprocess_file(img_data_path(src), &cfg, chw) == 0, "%s", tc_error_get());
     TC_CHECK(tc_image_patchify(chw, s, s, p, pad, out) == 0, "%s", tc_error_get());
     TC_CHECK_ARRAY_CLOSE(gname, out, want, n, 0, 1e-7);
+    /* The fused uint8 -> patches path gives the same rows. */
+    tc_image img = load(src), g;
+    TC_CHECK(tc_image_prep_geometry(&img, &cfg, &g) == 0, "%s", tc_error_get());
+    memset(out, 0xff, sizeof(float) * rows * cols);
+    TC_CHECK(tc_image_to_patches(&g, cfg.mean, cfg.std, p, pad, out) == 0, "%s", tc_error_get());
+    TC_CHECK_ARRAY_CLOSE(gname, out, want, n, 0, 1e-7);
+    tc_image_free(&img);
+    tc_image_free(&g);
     free(chw);
     free(out);
 }
@@ -110,6 +118,18 @@ static void check_v1_layout(void) {
     for (int i = 0; i < 3072; i++) bad += out[196 * 3072 + i] != 0.0f;
     TC_CHECK(bad == 0, "v1 patch layout: %d wrong values", bad);
     TC_CHECK(tc_image_patchify(chw, 100, 100, 32, 0, out) == -1, "sizes not a multiple of p refused");
+
+    /* The v1 one-call path = preprocess (v1 preset: 88x130 -> 448x662 -> crop 448) + patchify_v1. */
+    tc_image_prep v1 = tc_image_prep_v1();
+    float *rows = malloc(sizeof(float) * TC_IMAGE_V1_ROWS * TC_IMAGE_V1_COLS);
+    TC_CHECK(tc_image_preprocess_file(img_data_path("sources/coffee.jpg"), &v1, chw) == 0, "%s", tc_error_get());
+    tc_image_patchify_v1(chw, out);
+    TC_CHECK(tc_image_load_v1_patches(img_data_path("sources/coffee.jpg"), rows) == 0, "%s", tc_error_get());
+    TC_CHECK(memcmp(rows, out, sizeof(float) * TC_IMAGE_V1_ROWS * TC_IMAGE_V1_COLS) == 0, "v1 one-call path");
+    TC_CHECK(tc_image_load_v1_patches(img_data_path("bad/truncated.jpg"), rows) == -1 &&
+                 strstr(tc_error_get(), "truncated.jpg"),
+             "error names the file: %s", tc_error_get());
+    free(rows);
     free(chw);
     free(out);
 }

@@ -23,7 +23,7 @@ int main(void) {
     uint8_t *gold = malloc(glen);
     TC_CHECK(uncompress(gold, &glen, (const Bytef *)z, (uLong)zlen) == Z_OK, "resize.bin.z: zlib stream");
 
-    int cases = 0, exact = 0, worst = 0;
+    int cases = 0, exact = 0, worst = 0, windows = 0;
     char cur[64] = "";
     tc_image src = {0};
     for (char *line = strtok(manifest, "\n"); line; line = strtok(NULL, "\n")) {
@@ -62,9 +62,24 @@ int main(void) {
                  name, meth, src.w, src.h, w, h, nbad, maxd, first / 3 % w, first / 3 / w, first % 3,
                  first >= 0 ? dst.rgb[first] : 0, first >= 0 ? g[first] : 0);
         tc_image_free(&dst);
+
+        /* A window of the same resize must equal the golden's sub-rectangle (what centre crop uses). */
+        const int wx = w / 3, wy = h / 4, ww = w - wx - w / 5, wh = h - wy - h / 3;
+        if (ww >= 1 && wh >= 1) {
+            rc = tc_image_resize_window(&src, w, h, wx, wy, ww, wh, (tc_resize_method)method_of(meth), &dst);
+            TC_CHECK(rc == 0, "%s window: %s", line, tc_error_get());
+            int same = rc == 0;
+            for (int r = 0; same && r < wh; r++)
+                same = memcmp(dst.rgb + (size_t)r * ww * 3, g + ((size_t)(wy + r) * w + wx) * 3, (size_t)ww * 3) == 0;
+            TC_CHECK(same, "%s %s -> %dx%d: window %d,%d %dx%d differs from the full resize", name, meth, w, h, wx, wy,
+                     ww, wh);
+            windows += same;
+            tc_image_free(&dst);
+        }
     }
     tc_image_free(&src);
-    printf("resize goldens: %d cases, %d exact, worst difference %d\n", cases, exact, worst);
+    printf("resize goldens: %d cases, %d exact, worst difference %d; %d windows exact\n", cases, exact, worst,
+           windows);
     TC_CHECK(cases >= 150, "expected the full golden set, got %d cases", cases);
 
     /* Same-size resize is a copy; bad arguments are errors, not crashes. */
@@ -76,6 +91,9 @@ int main(void) {
     TC_CHECK(tc_image_resize(&a, 0, 4, TC_RESIZE_CV_LINEAR, &b) == -1 && b.rgb == NULL, "zero width refused");
     TC_CHECK(strstr(tc_error_get(), "expected positive") != NULL, "message: %s", tc_error_get());
     TC_CHECK(tc_image_resize(&a, 3, 3, (tc_resize_method)9, &b) == -1, "unknown method refused");
+    TC_CHECK(tc_image_resize_window(&a, 8, 8, 4, 4, 5, 1, TC_RESIZE_CV_LINEAR, &b) == -1 &&
+                 strstr(tc_error_get(), "window"),
+             "window outside the output refused");
     tc_image_free(&a);
     free(gold);
     free(z);

@@ -67,6 +67,10 @@ typedef enum tc_resize_method {
 
 /* Resize src to w×h into dst (allocated here). Same-size input is copied. */
 int tc_image_resize(const tc_image *src, int w, int h, tc_resize_method method, tc_image *dst);
+/* Only the window [x, x+cw) × [y, y+ch) of that w×h resize (identical to resize then crop, without
+ * computing what the crop throws away). */
+int tc_image_resize_window(const tc_image *src, int w, int h, int x, int y, int cw, int ch, tc_resize_method method,
+                           tc_image *dst);
 /* Copy the rectangle [x, x+w) × [y, y+h) (must lie inside src) into dst. */
 int tc_image_crop(const tc_image *src, int x, int y, int w, int h, tc_image *dst);
 void tc_image_flip_h(tc_image *img); /* in place, left <-> right */
@@ -129,6 +133,13 @@ int tc_image_patchify(const float *chw, int h, int w, int p, int pad_rows, float
 #define TC_IMAGE_V1_ROWS 197
 #define TC_IMAGE_V1_COLS 3072
 void tc_image_patchify_v1(const float *chw, float *out);
+/* Normalise + patchify in one pass from a uint8 image (what the data loader wants: no CHW temporary).
+ * Same values and layout as tc_image_normalize_chw followed by tc_image_patchify. */
+int tc_image_to_patches(const tc_image *img, const double mean[3], const double std[3], int p, int pad_rows,
+                        float *out);
+/* Decode-to-model-input convenience for v1: load, preprocess (tc_image_prep_v1) and cut into
+ * [197][3072] rows. */
+int tc_image_load_v1_patches(const char *path, float *out);
 
 /* ---- training augmentation ---- */
 

@@ -74,14 +74,9 @@ int tc_image_prep_geometry(const tc_image *img, const tc_image_prep *cfg, tc_ima
     if (cfg->mode == TC_PREP_SQUASH) return tc_image_resize(img, s, s, cfg->method, out);
     int rw, rh;
     tc_image_shorter_side_size(img->w, img->h, s, cfg->rule, &rw, &rh);
-    tc_image mid;
-    if (tc_image_resize(img, rw, rh, cfg->method, &mid)) return -1;
-    if (rw == s && rh == s) { *out = mid; return 0; }
-    /* rw, rh >= s always holds here (the shorter side is exactly s), so the crop is a plain crop. */
-    int rc = tc_image_crop(&mid, tc_image_center_offset(rw, s, cfg->rule), tc_image_center_offset(rh, s, cfg->rule),
-                           s, s, out);
-    tc_image_free(&mid);
-    return rc;
+    /* rw, rh >= s (the shorter side is exactly s), so the centre crop lies inside the resized image. */
+    return tc_image_resize_window(img, rw, rh, tc_image_center_offset(rw, s, cfg->rule),
+                                  tc_image_center_offset(rh, s, cfg->rule), s, s, cfg->method, out);
 }
 
 /* One table per channel: every uint8 value maps to its normalised float, computed as MindSpore's
@@ -139,4 +134,42 @@ int tc_image_patchify(const float *chw, int h, int w, int p, int pad_rows, float
 
 void tc_image_patchify_v1(const float *chw, float *out) {
     tc_image_patchify(chw, TC_IMAGE_V1_SIZE, TC_IMAGE_V1_SIZE, TC_IMAGE_V1_PATCH, 1, out);
+}
+
+int tc_image_to_patches(const tc_image *img, const double mean[3], const double std[3], int p, int pad_rows,
+                        float *out) {
+    const int w = img->w, h = img->h;
+    if (p <= 0 || h <= 0 || w <= 0 || h % p || w % p || pad_rows < 0)
+        return tc_error_set("image patchify: %dx%d image, patch %d: expected sides that are multiples of the patch",
+                            w, h, p);
+    float lut[3][256];
+    norm_lut(mean, std, lut);
+    const int gw = w / p, gh = h / p, pp = p * p, cols = 3 * pp;
+    for (int gy = 0; gy < gh; gy++)
+        for (int gx = 0; gx < gw; gx++) {
+            float *row = out + (size_t)(gy * gw + gx) * cols; /* [3][p][p] */
+            for (int py = 0; py < p; py++) {
+                const uint8_t *src = img->rgb + ((size_t)(gy * p + py) * w + (size_t)gx * p) * 3;
+                float *r0 = row + py * p, *r1 = r0 + pp, *r2 = r1 + pp;
+                for (int px = 0; px < p; px++) {
+                    r0[px] = lut[0][src[3 * px]];
+                    r1[px] = lut[1][src[3 * px + 1]];
+                    r2[px] = lut[2][src[3 * px + 2]];
+                }
+            }
+        }
+    memset(out + (size_t)gh * gw * cols, 0, sizeof(float) * (size_t)pad_rows * cols);
+    return 0;
+}
+
+int tc_image_load_v1_patches(const char *path, float *out) {
+    tc_image img, g;
+    if (tc_image_load(path, &img, 0)) return -1;
+    tc_image_prep cfg = tc_image_prep_v1();
+    int rc = tc_image_prep_geometry(&img, &cfg, &g);
+    tc_image_free(&img);
+    if (rc) return tc_error_prefix("%s", path);
+    rc = tc_image_to_patches(&g, cfg.mean, cfg.std, TC_IMAGE_V1_PATCH, 1, out);
+    tc_image_free(&g);
+    return rc;
 }

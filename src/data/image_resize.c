@@ -9,6 +9,7 @@
  *    widened by the reduction factor (antialiasing), weights normalised in double then rounded to 22-bit
  *    fixed point, horizontal pass first into uint8 (rounded, clipped), then the vertical pass.
  * The arithmetic below follows the same formulas in the same types, so outputs are identical. */
+#include <immintrin.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,29 +62,55 @@ static void cv_tab_y(int ssize, int dsize, int *ofs, short *beta) {
     }
 }
 
-static void cv_hresize(const uint8_t *src, int *dst, int dw, const int *ofs, const short *alpha, int xmax) {
-    int d = 0;
-    for (; d < xmax; d++) {
+/* Output columns [x0, x1) of one horizontally resized row (3 ints per column, indexed from x0). */
+static void cv_hresize(const uint8_t *src, int *dst, int x0, int x1, const int *ofs, const short *alpha, int xmax) {
+    int d = x0;
+    for (; d < x1 && d < xmax; d++, dst += 3) {
         const uint8_t *s = src + ofs[d] * 3;
         int a0 = alpha[2 * d], a1 = alpha[2 * d + 1];
-        dst[3 * d + 0] = s[0] * a0 + s[3] * a1;
-        dst[3 * d + 1] = s[1] * a0 + s[4] * a1;
-        dst[3 * d + 2] = s[2] * a0 + s[5] * a1;
+        dst[0] = s[0] * a0 + s[3] * a1;
+        dst[1] = s[1] * a0 + s[4] * a1;
+        dst[2] = s[2] * a0 + s[5] * a1;
     }
-    for (; d < dw; d++) {
+    for (; d < x1; d++, dst += 3) {
         const uint8_t *s = src + ofs[d] * 3;
-        dst[3 * d + 0] = s[0] * CV_COEF_SCALE;
-        dst[3 * d + 1] = s[1] * CV_COEF_SCALE;
-        dst[3 * d + 2] = s[2] * CV_COEF_SCALE;
+        dst[0] = s[0] * CV_COEF_SCALE;
+        dst[1] = s[1] * CV_COEF_SCALE;
+        dst[2] = s[2] * CV_COEF_SCALE;
+    }
+}
+
+/* o[i] = sat_u8((((b0*(r0[i]>>4))>>16) + ((b1*(r1[i]>>4))>>16) + 2) >> 2), OpenCV's VResizeLinear for
+ * uint8 (its SIMD path packs with saturation). AVX2: 8 lanes of the same int32 arithmetic. */
+static void cv_vresize(const int *r0, const int *r1, uint8_t *o, int n, int b0, int b1) {
+    int i = 0;
+    const __m256i vb0 = _mm256_set1_epi32(b0), vb1 = _mm256_set1_epi32(b1), two = _mm256_set1_epi32(2);
+    for (; i + 16 <= n; i += 16) {
+        __m256i v[2];
+        for (int h = 0; h < 2; h++) {
+            __m256i a = _mm256_srai_epi32(_mm256_loadu_si256((const __m256i *)(r0 + i + 8 * h)), 4);
+            __m256i b = _mm256_srai_epi32(_mm256_loadu_si256((const __m256i *)(r1 + i + 8 * h)), 4);
+            a = _mm256_srai_epi32(_mm256_mullo_epi32(a, vb0), 16);
+            b = _mm256_srai_epi32(_mm256_mullo_epi32(b, vb1), 16);
+            v[h] = _mm256_srai_epi32(_mm256_add_epi32(_mm256_add_epi32(a, b), two), 2);
+        }
+        __m256i w16 = _mm256_permute4x64_epi64(_mm256_packs_epi32(v[0], v[1]), 0xD8);
+        __m128i u8 = _mm_packus_epi16(_mm256_castsi256_si128(w16), _mm256_extracti128_si256(w16, 1));
+        _mm_storeu_si128((__m128i *)(o + i), u8);
+    }
+    for (; i < n; i++) {
+        int v = (((b0 * (r0[i] >> 4)) >> 16) + ((b1 * (r1[i] >> 4)) >> 16) + 2) >> 2;
+        o[i] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
     }
 }
 
 static inline int clampi(int v, int lo, int hi) { return v < lo ? lo : v > hi ? hi : v; }
 
-static void cv_area2(const tc_image *src, tc_image *dst) {
+/* Exact 2x reduction: OpenCV's INTER_AREA fast path, (sum of 2x2 + 2) >> 2. */
+static void cv_area2(const tc_image *src, tc_image *dst, int ox, int oy) {
     const size_t ss = (size_t)src->w * 3;
     for (int y = 0; y < dst->h; y++) {
-        const uint8_t *r0 = src->rgb + (size_t)(2 * y) * ss, *r1 = r0 + ss;
+        const uint8_t *r0 = src->rgb + (size_t)(2 * (y + oy)) * ss + (size_t)6 * ox, *r1 = r0 + ss;
         uint8_t *o = dst->rgb + (size_t)y * dst->w * 3;
         for (int x = 0; x < dst->w; x++)
             for (int c = 0; c < 3; c++) {
@@ -93,12 +120,14 @@ static void cv_area2(const tc_image *src, tc_image *dst) {
     }
 }
 
-static int cv_linear(const tc_image *src, tc_image *dst) {
-    const int sw = src->w, sh = src->h, dw = dst->w, dh = dst->h;
-    if (sw == 2 * dw && sh == 2 * dh) { cv_area2(src, dst); return 0; }
+/* The window [ox, ox+dst->w) x [oy, oy+dst->h) of the dw x dh resize of src. Every output pixel depends
+ * only on its own coordinates, so the window equals resize-then-crop exactly. */
+static int cv_linear(const tc_image *src, int dw, int dh, int ox, int oy, tc_image *dst) {
+    const int sw = src->w, sh = src->h, ow = dst->w, oh = dst->h;
+    if (sw == 2 * dw && sh == 2 * dh) { cv_area2(src, dst, ox, oy); return 0; }
     int *xofs = malloc(sizeof(int) * dw), *yofs = malloc(sizeof(int) * dh);
     short *alpha = malloc(sizeof(short) * 2 * dw), *beta = malloc(sizeof(short) * 2 * dh);
-    int *rows = malloc(sizeof(int) * 2 * 3 * (size_t)dw); /* [2][dw*3] horizontally resized rows */
+    int *rows = malloc(sizeof(int) * 2 * 3 * (size_t)ow); /* [2][ow*3] horizontally resized rows */
     if (!xofs || !yofs || !alpha || !beta || !rows) {
         free(xofs); free(yofs); free(alpha); free(beta); free(rows);
         return tc_error_set("image resize: out of memory");
@@ -107,25 +136,20 @@ static int cv_linear(const tc_image *src, tc_image *dst) {
     cv_tab_x(sw, dw, xofs, alpha, &xmax);
     cv_tab_y(sh, dh, yofs, beta);
     int have[2] = {-1, -1}; /* source row held in rows[0], rows[1] */
-    for (int d = 0; d < dh; d++) {
+    for (int d = oy; d < oy + oh; d++) {
         int sy[2] = {clampi(yofs[d], 0, sh - 1), clampi(yofs[d] + 1, 0, sh - 1)};
         int *r[2];
         for (int k = 0; k < 2; k++) {
-            r[k] = rows + (size_t)k * 3 * dw;
+            r[k] = rows + (size_t)k * 3 * ow;
             if (have[k] == sy[k]) continue;
-            if (k == 0 && have[1] == sy[0]) { /* slide: yesterday's lower row is today's upper row */
-                memcpy(r[0], rows + (size_t)3 * dw, sizeof(int) * 3 * (size_t)dw);
+            if (k == 0 && have[1] == sy[0]) { /* slide: the previous lower row is this upper row */
+                memcpy(r[0], rows + (size_t)3 * ow, sizeof(int) * 3 * (size_t)ow);
             } else {
-                cv_hresize(src->rgb + (size_t)sy[k] * sw * 3, r[k], dw, xofs, alpha, xmax);
+                cv_hresize(src->rgb + (size_t)sy[k] * sw * 3, r[k], ox, ox + ow, xofs, alpha, xmax);
             }
             have[k] = sy[k];
         }
-        const int b0 = beta[2 * d], b1 = beta[2 * d + 1];
-        uint8_t *o = dst->rgb + (size_t)d * dw * 3;
-        for (int i = 0; i < 3 * dw; i++) {
-            int v = (((b0 * (r[0][i] >> 4)) >> 16) + ((b1 * (r[1][i] >> 4)) >> 16) + 2) >> 2;
-            o[i] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v); /* OpenCV's SIMD path packs with saturation */
-        }
+        cv_vresize(r[0], r[1], dst->rgb + (size_t)(d - oy) * ow * 3, 3 * ow, beta[2 * d], beta[2 * d + 1]);
     }
     free(xofs); free(yofs); free(alpha); free(beta); free(rows);
     return 0;
@@ -205,13 +229,15 @@ static inline uint8_t pil_clip8(int32_t in) {
     return (uint8_t)(in >> PIL_PRECISION_BITS);
 }
 
-/* Rows [y0, y0+nrows) of src, resampled horizontally into dst rows 0..nrows-1 (width t's out size). */
-static void pil_horizontal(const uint8_t *src, int sw, int y0, int nrows, uint8_t *dst, int dw, const pil_tab *t) {
+/* Rows [y0, y0+nrows) of src, resampled horizontally into dst rows 0..nrows-1; output columns
+ * [x0, x0+dw) of the table's full width. */
+static void pil_horizontal(const uint8_t *src, int sw, int y0, int nrows, uint8_t *dst, int x0, int dw,
+                           const pil_tab *t) {
     for (int y = 0; y < nrows; y++) {
         const uint8_t *in = src + (size_t)(y0 + y) * sw * 3;
         uint8_t *out = dst + (size_t)y * dw * 3;
-        for (int xx = 0; xx < dw; xx++) {
-            const int xmin = t->bounds[2 * xx], n = t->bounds[2 * xx + 1];
+        for (int j = 0; j < dw; j++) {
+            const int xx = x0 + j, xmin = t->bounds[2 * xx], n = t->bounds[2 * xx + 1];
             const int32_t *k = t->k + (size_t)xx * t->ksize;
             const uint8_t *p = in + (size_t)xmin * 3;
             int32_t s0 = 1 << (PIL_PRECISION_BITS - 1), s1 = s0, s2 = s0;
@@ -220,60 +246,70 @@ static void pil_horizontal(const uint8_t *src, int sw, int y0, int nrows, uint8_
                 s1 += p[3 * x + 1] * k[x];
                 s2 += p[3 * x + 2] * k[x];
             }
-            out[3 * xx] = pil_clip8(s0);
-            out[3 * xx + 1] = pil_clip8(s1);
-            out[3 * xx + 2] = pil_clip8(s2);
+            out[3 * j] = pil_clip8(s0);
+            out[3 * j + 1] = pil_clip8(s1);
+            out[3 * j + 2] = pil_clip8(s2);
         }
     }
 }
 
-/* src rows are indexed relative to the first row the vertical table uses (y_first). */
-static void pil_vertical(const uint8_t *src, int w, int y_first, uint8_t *dst, int dh, const pil_tab *t,
-                         int32_t *acc) {
-    const size_t n = (size_t)w * 3;
-    for (int yy = 0; yy < dh; yy++) {
-        const int ymin = t->bounds[2 * yy] - y_first, cnt = t->bounds[2 * yy + 1];
+/* Output rows [y0, y0+dh) of the vertical pass. src row r holds source row r + y_first; rows are n bytes
+ * apart and n bytes wide. Taps are summed in Pillow's order (the integer sums are then identical); the
+ * AVX2 loop does the same int32 arithmetic 8 values at a time. */
+static void pil_vertical(const uint8_t *src, size_t stride, size_t n, int y_first, uint8_t *dst, int y0, int dh,
+                         const pil_tab *t, int32_t *acc) {
+    for (int j = 0; j < dh; j++) {
+        const int yy = y0 + j, ymin = t->bounds[2 * yy] - y_first, cnt = t->bounds[2 * yy + 1];
         const int32_t *k = t->k + (size_t)yy * t->ksize;
         for (size_t i = 0; i < n; i++) acc[i] = 1 << (PIL_PRECISION_BITS - 1);
-        for (int y = 0; y < cnt; y++) { /* same tap order as Pillow, so the integer sums are identical */
-            const uint8_t *row = src + (size_t)(ymin + y) * n;
+        for (int y = 0; y < cnt; y++) {
+            const uint8_t *row = src + (size_t)(ymin + y) * stride;
             const int32_t ky = k[y];
-            for (size_t i = 0; i < n; i++) acc[i] += row[i] * ky;
+            const __m256i vk = _mm256_set1_epi32(ky);
+            size_t i = 0;
+            for (; i + 8 <= n; i += 8) {
+                __m256i px = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(row + i)));
+                __m256i a = _mm256_loadu_si256((const __m256i *)(acc + i));
+                _mm256_storeu_si256((__m256i *)(acc + i), _mm256_add_epi32(a, _mm256_mullo_epi32(px, vk)));
+            }
+            for (; i < n; i++) acc[i] += row[i] * ky;
         }
-        uint8_t *o = dst + (size_t)yy * n;
+        uint8_t *o = dst + (size_t)j * n;
         for (size_t i = 0; i < n; i++) o[i] = pil_clip8(acc[i]);
     }
 }
 
-static int pil_resize(const tc_image *src, tc_image *dst, int bicubic) {
-    const int sw = src->w, sh = src->h, dw = dst->w, dh = dst->h;
+/* The window [ox, ox+dst->w) x [oy, oy+dst->h) of Pillow's dw x dh resize. */
+static int pil_resize(const tc_image *src, int dw, int dh, int ox, int oy, tc_image *dst, int bicubic) {
+    const int sw = src->w, sh = src->h, ow = dst->w, oh = dst->h;
     const int need_h = dw != sw, need_v = dh != sh;
     pil_tab tx = {0}, ty = {0};
     if (need_h && pil_precompute(sw, dw, bicubic, &tx)) return -1;
     if (need_v && pil_precompute(sh, dh, bicubic, &ty)) { pil_tab_free(&tx); return -1; }
     int rc = 0;
-    if (need_h && !need_v) {
-        pil_horizontal(src->rgb, sw, 0, sh, dst->rgb, dw, &tx);
-    } else if (!need_h && need_v) {
-        int32_t *acc = malloc(sizeof(int32_t) * 3 * (size_t)dw);
-        if (!acc) rc = tc_error_set("image resize: out of memory");
-        else pil_vertical(src->rgb, dw, 0, dst->rgb, dh, &ty, acc);
-        free(acc);
+    int32_t *acc = malloc(sizeof(int32_t) * 3 * (size_t)ow);
+    uint8_t *tmp = NULL;
+    if (!acc) {
+        rc = tc_error_set("image resize: out of memory");
+    } else if (need_h && !need_v) {
+        pil_horizontal(src->rgb, sw, oy, oh, dst->rgb, ox, ow, &tx);
+    } else if (!need_h) {
+        /* Vertical only: read the window's columns straight from the source rows. */
+        pil_vertical(src->rgb + (size_t)ox * 3, (size_t)sw * 3, (size_t)ow * 3, 0, dst->rgb, oy, oh, &ty, acc);
     } else {
         /* Horizontal pass over just the source rows the vertical pass reads, as Pillow does. */
-        const int y_first = ty.bounds[0];
-        const int y_last = ty.bounds[2 * (dh - 1)] + ty.bounds[2 * (dh - 1) + 1];
-        uint8_t *tmp = malloc((size_t)(y_last - y_first) * dw * 3); /* [y_last-y_first][dw][3] */
-        int32_t *acc = malloc(sizeof(int32_t) * 3 * (size_t)dw);
-        if (!tmp || !acc) {
+        const int y_first = ty.bounds[2 * oy];
+        const int y_last = ty.bounds[2 * (oy + oh - 1)] + ty.bounds[2 * (oy + oh - 1) + 1];
+        tmp = malloc((size_t)(y_last - y_first) * ow * 3); /* [y_last-y_first][ow][3] */
+        if (!tmp) {
             rc = tc_error_set("image resize: out of memory");
         } else {
-            pil_horizontal(src->rgb, sw, y_first, y_last - y_first, tmp, dw, &tx);
-            pil_vertical(tmp, dw, y_first, dst->rgb, dh, &ty, acc);
+            pil_horizontal(src->rgb, sw, y_first, y_last - y_first, tmp, ox, ow, &tx);
+            pil_vertical(tmp, (size_t)ow * 3, (size_t)ow * 3, y_first, dst->rgb, oy, oh, &ty, acc);
         }
-        free(tmp);
-        free(acc);
     }
+    free(tmp);
+    free(acc);
     pil_tab_free(&tx);
     pil_tab_free(&ty);
     return rc;
@@ -281,23 +317,32 @@ static int pil_resize(const tc_image *src, tc_image *dst, int bicubic) {
 
 /* ------------------------------------------------------------------------------------------------ */
 
-int tc_image_resize(const tc_image *src, int w, int h, tc_resize_method method, tc_image *dst) {
+int tc_image_resize_window(const tc_image *src, int w, int h, int x, int y, int cw, int ch, tc_resize_method method,
+                           tc_image *dst) {
     dst->w = dst->h = 0;
     dst->rgb = NULL;
     if (!src || !src->rgb || src->w <= 0 || src->h <= 0) return tc_error_set("image resize: empty source image");
     if (w <= 0 || h <= 0) return tc_error_set("image resize: target %dx%d: expected positive size", w, h);
+    if (x < 0 || y < 0 || cw <= 0 || ch <= 0 || x > w - cw || y > h - ch)
+        return tc_error_set("image resize: window x=%d y=%d w=%d h=%d: expected inside the %dx%d output", x, y, cw, ch,
+                            w, h);
     if (method != TC_RESIZE_CV_LINEAR && method != TC_RESIZE_PIL_BILINEAR && method != TC_RESIZE_PIL_BICUBIC)
         return tc_error_set("image resize: unknown method %d", (int)method);
-    if (tc_image_alloc(dst, w, h)) return -1;
+    if (tc_image_alloc(dst, cw, ch)) return -1;
     int rc;
     if (w == src->w && h == src->h) {
-        memcpy(dst->rgb, src->rgb, (size_t)w * h * 3);
+        for (int r = 0; r < ch; r++)
+            memcpy(dst->rgb + (size_t)r * cw * 3, src->rgb + ((size_t)(y + r) * w + x) * 3, (size_t)cw * 3);
         rc = 0;
     } else if (method == TC_RESIZE_CV_LINEAR) {
-        rc = cv_linear(src, dst);
+        rc = cv_linear(src, w, h, x, y, dst);
     } else {
-        rc = pil_resize(src, dst, method == TC_RESIZE_PIL_BICUBIC);
+        rc = pil_resize(src, w, h, x, y, dst, method == TC_RESIZE_PIL_BICUBIC);
     }
     if (rc) tc_image_free(dst);
     return rc;
+}
+
+int tc_image_resize(const tc_image *src, int w, int h, tc_resize_method method, tc_image *dst) {
+    return tc_image_resize_window(src, w, h, 0, 0, w, h, method, dst);
 }
