@@ -62,6 +62,7 @@ typedef struct {
     float *C;
     int direct_b; /* B is read in place (no transpose, small M): no packing, no barriers */
     int split_n;  /* threads split the N micro-panels (else the M micro-panels) */
+    int shared_b; /* M split with one B panel packed by the whole team (barriers), else private B */
 } gemm_prob;
 
 static inline __mmask16 lane_mask(int n) { /* first n (0..16) lanes */
@@ -244,11 +245,12 @@ static const kernel_fn kernel_for_rows[MR + 1] = {NULL,        kernel_r2,  kerne
                                                   kernel_r6,   kernel_r6,  kernel_r8,  kernel_r8,  kernel_r10,
                                                   kernel_r10,  kernel_r12, kernel_r12, kernel_r14, kernel_r14};
 
-/* One thread's share of the loop nest. bshared: the packed B panel shared by the team (unused when
- * direct_b or split_n, where each thread packs only the B micro-panels it uses). */
+/* One thread's share of the loop nest. With shared_b the team packs one B panel together and meets at
+ * two barriers per KC step; otherwise each thread packs the B micro-panels it uses into its own buffer
+ * and never waits for the other (robust when the cores are oversubscribed). bshared: the team's panel. */
 TC_AVX512 static void gemm_thread(const gemm_prob *P, int nt, int tid, float *bshared) {
     float *apack = pack_buf_get(&tls_apack, (size_t)MC * KC + 16); /* + slack, see pack_a */
-    int shared_b = !P->direct_b && !P->split_n;
+    int shared_b = P->shared_b && nt > 1;
     float *bpack = shared_b ? bshared : P->direct_b ? NULL : pack_buf_get(&tls_bpack, (size_t)NC * KC);
     int mpanels = (P->M + MR - 1) / MR;
     int m_lo = 0, m_hi = P->M;
@@ -269,7 +271,7 @@ TC_AVX512 static void gemm_thread(const gemm_prob *P, int nt, int tid, float *bs
             int kc = P->K - pc < KC ? P->K - pc : KC;
             float beta = pc == 0 ? P->beta : 1.0f;
             if (!P->direct_b) {
-                /* shared panel: the team packs it together; private: each packs its own panels */
+                /* shared panel: the team packs it together; private: each packs the panels it uses */
                 int p_lo = shared_b ? tid : n_lo, p_hi = shared_b ? npanels : n_hi, step = shared_b ? nt : 1;
                 for (int jp = p_lo; jp < p_hi; jp += step) {
                     int nr = nc - jp * NR < NR ? nc - jp * NR : NR;
@@ -319,7 +321,7 @@ static double split_balance(int units, int nt) {
 void tc_sgemm_avx512(int transA, int transB, int M, int N, int K, float alpha, const float *A, long lda,
                      const float *B, long ldb, float beta, float *C, long ldc, int nthreads) {
     if (M <= 0 || N <= 0 || K <= 0) return; /* the caller handles K == 0 / alpha == 0 (pure scaling) */
-    gemm_prob P = {transA, transB, M, N, K, alpha, beta, A, B, lda, ldb, ldc, C, 0, 0};
+    gemm_prob P = {transA, transB, M, N, K, alpha, beta, A, B, lda, ldb, ldc, C, 0, 0, 0};
     /* Small M: packing B would cost as much as the multiply saves, so read it in place (needs rows). */
     P.direct_b = !transB && M <= 4 * MR;
     int mpanels = (M + MR - 1) / MR, npanels = (N + NR - 1) / NR;
@@ -328,10 +330,18 @@ void tc_sgemm_avx512(int transA, int transB, int M, int N, int K, float alpha, c
         gemm_thread(&P, 1, 0, pack_buf_get(&tls_bpack, (size_t)NC * KC));
         return;
     }
-    /* Split M (shared B panel) unless splitting N balances clearly better, or M is too small to split. */
+    /* Cost model in multiply-adds per thread: the busiest thread's share of the product plus what it
+     * packs (a packed element costs about as much as PACK_COST multiply-adds; packing is memory-bound).
+     * Splitting M, every thread packs all of B; splitting N, every thread packs all of A. */
+    const double PACK_COST = 48.0;
+    double macs = (double)M * N * K / nthreads;
     double bm = split_balance(mpanels, nthreads), bn = split_balance(npanels < NC / NR ? npanels : NC / NR, nthreads);
-    P.split_n = P.direct_b || bn > bm + 0.02;
-    float *bshared = P.split_n ? NULL : pack_buf_get(&tls_bpack, (size_t)NC * KC);
+    double t_m = macs / bm + PACK_COST * ((double)K * N + (double)M * K / nthreads);
+    double t_n = macs / bn + PACK_COST * ((double)M * K + (double)K * N / nthreads);
+    P.split_n = P.direct_b || t_n < t_m;
+    /* Share the B panel (and pay the barriers) only when private copies would cost more than 5 %. */
+    P.shared_b = !P.split_n && PACK_COST * K * N * (nthreads - 1) / nthreads > 0.05 * macs;
+    float *bshared = P.shared_b ? pack_buf_get(&tls_bpack, (size_t)NC * KC) : NULL;
 #pragma omp parallel num_threads(nthreads)
     gemm_thread(&P, omp_get_num_threads(), omp_get_thread_num(), bshared);
 }
