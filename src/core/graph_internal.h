@@ -92,6 +92,11 @@ static inline uint32_t tc_dropout_threshold(float p) {
     return (double)k < t ? k + 1 : k;
 }
 
+/* Keep-mask bytes m[i] = tc_rng_hash(.., start + i) >> 40 >= thr for key = tc_hash_key(seed, stream)
+ * (ops_random.c: AVX-512DQ when available). Not thread-parallel itself: call it per block. */
+void tc_keep_mask(uint8_t *m, long n, uint64_t key, uint64_t start, uint32_t thr);
+void tc_keep_mask_force(int avx512);
+
 /* Abort with a message naming the op when the caller breaks a shape contract (a programming error). */
 void tc_shape_fail(const char *op, const char *fmt, ...) __attribute__((noreturn, format(printf, 2, 3)));
 #define TC_REQUIRE(cond, op, ...)                             \

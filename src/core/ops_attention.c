@@ -51,7 +51,7 @@ static void attn_bw(tc_graph *g, tc_node *nd) {
         const float *dO = o->grad + (long)b * Tq * D + h * dh;
         int ldq = q->stride[1], ldk = k->stride[1], ldv = v->stride[1];
         if (keep)
-            for (size_t e = 0; e < per; e++) Pd[e] = keep[e] ? P[e] * ds : 0.0f;
+            for (size_t e = 0; e < per; e++) Pd[e] = P[e] * (ds * (float)keep[e]);
         const float *PP = keep ? Pd : P;
         /* dV += Pdᵀ dO */
         if (gv) tc_sgemm(1, 0, Tk, dh, Tq, 1.0f, PP, Tk, dO, D, 1.0f, gv + (long)b * v->stride[0] + h * dh, ldv);
@@ -63,7 +63,7 @@ static void attn_bw(tc_graph *g, tc_node *nd) {
             const float *pr = P + (size_t)i * Tk;
             if (keep) {
                 const uint8_t *kr = keep + (size_t)i * Tk;
-                for (int j = 0; j < Tk; j++) dr[j] = kr[j] ? dr[j] * ds : 0.0f;
+                for (int j = 0; j < Tk; j++) dr[j] = dr[j] * (ds * (float)kr[j]);
             }
             float s = 0;
 #pragma omp simd reduction(+ : s)
@@ -132,10 +132,10 @@ tc_tensor *tc_attention(tc_graph *g, tc_tensor *q, tc_tensor *k, tc_tensor *v, i
                 uint8_t *kr = keep + (size_t)i * Tk;
                 float *pd = Pd + (size_t)i * Tk;
                 uint64_t base = (uint64_t)bh * per + (uint64_t)i * Tk;
-                for (int j = 0; j < Tk; j++) {
-                    kr[j] = (uint32_t)(tc_hash_at(key, base + (uint64_t)j) >> 40) >= thr;
-                    pd[j] = kr[j] ? s[j] * c->drop_scale : 0.0f;
-                }
+                tc_keep_mask(kr, Tk, key, base, thr);
+                float ds = c->drop_scale;
+#pragma omp simd
+                for (int j = 0; j < Tk; j++) pd[j] = s[j] * (ds * (float)kr[j]);
             }
         }
         tc_sgemm(0, 0, Tq, dh, Tk, 1.0f, Pd, Tk, V, v->stride[1], 0.0f, o->data + (long)b * Tq * D + h * dh, D);

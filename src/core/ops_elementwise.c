@@ -211,10 +211,10 @@ static inline __attribute__((always_inline)) __m256 act_d(int kind, __m256 x, __
         __m256 b = _mm256_mul_ps(_mm256_mul_ps(V1(0.5f), x), _mm256_fnmadd_ps(t, t, one));
         return _mm256_fmadd_ps(b, du, a);
     }
-    case ACT_GELU_ERF: { /* 0.5 (1 + erf(x/√2)) + x φ(x) */
-        __m256 a = _mm256_mul_ps(V1(0.5f), _mm256_add_ps(one, tc_v8_erf(_mm256_mul_ps(x, V1(INV_SQRT2)))));
-        __m256 phi = _mm256_mul_ps(V1(INV_SQRT_2PI), tc_v8_exp(_mm256_mul_ps(V1(-0.5f), _mm256_mul_ps(x, x))));
-        return _mm256_fmadd_ps(x, phi, a);
+    case ACT_GELU_ERF: { /* 0.5 (1 + erf(x/√2)) + x φ(x); erf's exp(-z²) is exp(-x²/2) = √(2π) φ(x) */
+        __m256 e;
+        __m256 a = _mm256_mul_ps(V1(0.5f), _mm256_add_ps(one, tc_v8_erf_e(_mm256_mul_ps(x, V1(INV_SQRT2)), &e)));
+        return _mm256_fmadd_ps(_mm256_mul_ps(x, V1(INV_SQRT_2PI)), e, a);
     }
     case ACT_QUICK_GELU: { /* s + 1.702 x s (1 - s) */
         __m256 sg = tc_v8_sigmoid(_mm256_mul_ps(V1(1.702f), x));
@@ -320,20 +320,11 @@ static void dropout_bw(tc_graph *g, tc_node *nd) {
     float s = nd->f[0];
     if (acc) {
         PAR_FOR
-        for (long i = 0; i < n; i++) gx[i] += m[i] ? s * gy[i] : 0.0f;
+        for (long i = 0; i < n; i++) gx[i] += gy[i] * (s * (float)m[i]);
     } else {
         PAR_FOR
-        for (long i = 0; i < n; i++) gx[i] = m[i] ? s * gy[i] : 0.0f;
+        for (long i = 0; i < n; i++) gx[i] = gy[i] * (s * (float)m[i]);
     }
-}
-
-/* Keep-mask of n elements for stream `stream`: element i is kept iff
- * tc_rng_hash_uniform(seed, stream, i) >= p (same bits for any thread count). */
-void tc_dropout_mask(uint8_t *m, long n, uint64_t seed, uint64_t stream, float p) {
-    uint64_t key = tc_hash_key(seed, stream);
-    uint32_t thr = tc_dropout_threshold(p);
-#pragma omp parallel for simd schedule(static) if (n > TC_PAR_MIN)
-    for (long i = 0; i < n; i++) m[i] = (uint32_t)(tc_hash_at(key, (uint64_t)i) >> 40) >= thr;
 }
 
 tc_tensor *tc_dropout(tc_graph *g, tc_tensor *x, float p) {
@@ -342,13 +333,22 @@ tc_tensor *tc_dropout(tc_graph *g, tc_tensor *x, float p) {
     x = tc_contig(g, x);
     long n = (long)tc_numel(x);
     uint8_t *m = tc_graph_alloc(g, (size_t)n);
-    tc_dropout_mask(m, n, g->seed, tc_next_stream(g), p);
+    uint64_t key = tc_hash_key(g->seed, tc_next_stream(g));
+    uint32_t thr = tc_dropout_threshold(p);
     tc_tensor *y = tc_new_like(g, x);
     float s = 1.0f / (1.0f - p);
     const float *px = x->data;
     float *py = y->data;
-    PAR_FOR
-    for (long i = 0; i < n; i++) py[i] = m[i] ? s * px[i] : 0.0f;
+    long nb = (n + ACT_BLOCK - 1) / ACT_BLOCK;
+    /* mask and apply in one pass per block, while the block is in L1; multiplying by s·m (not a
+     * select) keeps the loop branch-free: a 10% mask would mispredict on every dropped element */
+#pragma omp parallel for schedule(static) if (n > TC_PAR_MIN)
+    for (long b = 0; b < nb; b++) {
+        long i0 = b * ACT_BLOCK, e = i0 + ACT_BLOCK < n ? i0 + ACT_BLOCK : n;
+        tc_keep_mask(m + i0, e - i0, key, (uint64_t)i0, thr);
+#pragma omp simd
+        for (long i = i0; i < e; i++) py[i] = px[i] * (s * (float)m[i]);
+    }
     tc_node *nd = tc_record(g, dropout_bw, "dropout", y, x, NULL, NULL, NULL);
     if (nd) {
         nd->ctx = m;

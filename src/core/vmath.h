@@ -44,7 +44,8 @@ static inline __m256 tc_v8_sigmoid(__m256 x) {
     return _mm256_div_ps(one, _mm256_add_ps(one, tc_v8_exp(_mm256_sub_ps(_mm256_setzero_ps(), x))));
 }
 
-static inline __m256 tc_v8_erf(__m256 x) {
+/* erf(x); *e_out = exp(-x²), which callers (GELU's derivative) can reuse */
+static inline __m256 tc_v8_erf_e(__m256 x, __m256 *e_out) {
     __m256 a = tc_v8_abs(x), one = _mm256_set1_ps(1.0f);
     __m256 t = _mm256_div_ps(one, _mm256_fmadd_ps(_mm256_set1_ps(0.3275911f), a, one));
     __m256 p = _mm256_set1_ps(1.061405429f);
@@ -53,8 +54,14 @@ static inline __m256 tc_v8_erf(__m256 x) {
     p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(-0.284496736f));
     p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(0.254829592f));
     __m256 e = tc_v8_exp(_mm256_mul_ps(_mm256_sub_ps(_mm256_setzero_ps(), a), a));
+    *e_out = e;
     __m256 y = _mm256_fnmadd_ps(_mm256_mul_ps(p, t), e, one);
     return tc_v8_copysign(y, x);
+}
+
+static inline __m256 tc_v8_erf(__m256 x) {
+    __m256 e;
+    return tc_v8_erf_e(x, &e);
 }
 
 /* Scalar forms (same formulas, lane 0 of the vector code): for tails and non-vector code. */
