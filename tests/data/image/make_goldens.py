@@ -99,6 +99,44 @@ def exif_bytes(orientation, big_endian=False):
     return b"Exif\0\0" + tiff
 
 
+ADAM7 = [(0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2)]
+
+
+def write_png(fname, arr, color_type, depth, interlace=False):
+    """A minimal PNG writer (filter 0 on every row) for layouts PIL cannot save. arr: [h][w] or [h][w][c]."""
+    arr = arr if arr.ndim == 3 else arr[:, :, None]
+    h, w, c = arr.shape
+
+    def rows_of(img):
+        out = bytearray()
+        for row in img:
+            if depth == 16:
+                out += b"\0" + row.astype(">u2").tobytes()
+            elif depth == 8:
+                out += b"\0" + row.astype(np.uint8).tobytes()
+            else:  # sub-byte grey, packed MSB first
+                vals = row.reshape(-1).astype(np.uint8)
+                per = 8 // depth
+                packed = bytearray((len(vals) + per - 1) // per)
+                for i, v in enumerate(vals):
+                    packed[i // per] |= int(v) << (8 - depth * (i % per + 1))
+                out += b"\0" + bytes(packed)
+        return out
+
+    if interlace:
+        raw = bytearray()
+        for x0, y0, dx, dy in ADAM7:
+            sub = arr[y0::dy, x0::dx]
+            if sub.size:
+                raw += rows_of(sub)
+    else:
+        raw = rows_of(arr)
+    ihdr = struct.pack(">IIBBBBB", w, h, depth, color_type, 0, 0, 1 if interlace else 0)
+    data = b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", ihdr) + png_chunk(b"IDAT", zlib.compress(bytes(raw), 9)) \
+        + png_chunk(b"IEND", b"")
+    open(fname, "wb").write(data)
+
+
 def make_decode_files():
     base = Image.open(path("sources", "astro.png")).convert("RGB").crop((10, 20, 50, 44))  # 40x24
     files = []  # (file, golden array)
@@ -165,6 +203,18 @@ def make_decode_files():
     # PNG with an eXIf chunk (orientation 8).
     base.save(path("decode", "exif8.png"), exif=exif_bytes(8))
     add("exif8.png", np.asarray(ImageOps.exif_transpose(Image.open(path("decode", "exif8.png"))).convert("RGB")))
+
+    # Layouts PIL and cv2 cannot write: Adam7-interlaced RGB, 2-bit grey, interlaced 16-bit grey+alpha.
+    a = np.asarray(base)
+    write_png(path("decode", "interlaced.png"), a, 2, 8, interlace=True)
+    add("interlaced.png", rgb_of(path("decode", "interlaced.png")))
+    g2 = (np.asarray(base.convert("L")) >> 6).astype(np.uint8)  # values 0..3
+    write_png(path("decode", "grey2bit.png"), g2, 0, 2)
+    add("grey2bit.png", rgb_of(path("decode", "grey2bit.png")))
+    ga16 = np.stack([g16, (a16[:, :, 0] ^ 0x5A5A)], axis=2)
+    write_png(path("decode", "greyalpha16_interlaced.png"), ga16, 4, 16, interlace=True)
+    # PIL opens 16-bit LA as "LA" from the high bytes; drop alpha.
+    add("greyalpha16_interlaced.png", rgb_of(path("decode", "greyalpha16_interlaced.png")))
 
     lines, blob = [], bytearray()
     for f, arr in files:
