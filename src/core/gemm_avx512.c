@@ -162,10 +162,13 @@ TC_AVX512 static void pack_b(const gemm_prob *P, int p0, int kc, int j0, int nr,
         __mmask16 m = lane_mask(kk);
         for (int h = 0; h < NV; h++) {
             __m512 r[16];
+            const float *sh = s + (size_t)h * 16 * P->ldb + k;
+            if (nr == NR) { /* full panel: unconditional loads keep r[] in registers */
 #pragma GCC unroll 16
-            for (int j = 0; j < 16; j++) {
-                int jj = h * 16 + j;
-                r[j] = jj < nr ? _mm512_maskz_loadu_ps(m, s + (size_t)jj * P->ldb + k) : _mm512_setzero_ps();
+                for (int j = 0; j < 16; j++) r[j] = _mm512_maskz_loadu_ps(m, sh + (size_t)j * P->ldb);
+            } else {
+                for (int j = 0; j < 16; j++)
+                    r[j] = h * 16 + j < nr ? _mm512_maskz_loadu_ps(m, sh + (size_t)j * P->ldb) : _mm512_setzero_ps();
             }
             transpose16(r);
             if (kk == 16) {
@@ -323,7 +326,7 @@ void tc_sgemm_avx512(int transA, int transB, int M, int N, int K, float alpha, c
     if (M <= 0 || N <= 0 || K <= 0) return; /* the caller handles K == 0 / alpha == 0 (pure scaling) */
     gemm_prob P = {transA, transB, M, N, K, alpha, beta, A, B, lda, ldb, ldc, C, 0, 0, 0};
     /* Small M: packing B would cost as much as the multiply saves, so read it in place (needs rows). */
-    P.direct_b = !transB && M <= 4 * MR;
+    P.direct_b = !transB && M <= 64;
     int mpanels = (M + MR - 1) / MR, npanels = (N + NR - 1) / NR;
     if (nthreads > mpanels && nthreads > npanels) nthreads = mpanels > npanels ? mpanels : npanels;
     if (nthreads <= 1) {
