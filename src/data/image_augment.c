@@ -5,6 +5,14 @@
 #include "core/error.h"
 #include "data/image.h"
 
+/* No FMA contraction in this file: a fused a*b+c can move a crop boundary by one ulp and so change a
+ * rounded box, and the crops must not depend on the compiler (gnu11 + -mfma would otherwise contract). */
+#if defined(__clang__)
+#pragma STDC FP_CONTRACT OFF
+#elif defined(__GNUC__)
+#pragma GCC optimize("fp-contract=off")
+#endif
+
 tc_image_aug tc_image_aug_default(int size) {
     tc_image_aug a = {size, 0.08, 1.0, 3.0 / 4.0, 4.0 / 3.0, 0.5, TC_RESIZE_PIL_BICUBIC};
     return a;

@@ -17,6 +17,15 @@
 #include "core/error.h"
 #include "data/image.h"
 
+/* No FMA contraction in this file: the references (OpenCV, Pillow built for baseline x86-64) round every
+ * multiply and add separately, and a fused a*b+c can move a coordinate or weight by one ulp, which can
+ * flip a rounded fixed-point weight. gnu11 + -mfma would otherwise contract. */
+#if defined(__clang__)
+#pragma STDC FP_CONTRACT OFF
+#elif defined(__GNUC__)
+#pragma GCC optimize("fp-contract=off")
+#endif
+
 /* ------------------------------------------------------------------------------------------------ */
 /* OpenCV INTER_LINEAR                                                                              */
 
