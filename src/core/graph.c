@@ -33,6 +33,7 @@ void tc_graph_reset(tc_graph *g) {
     g->in_use = 0;
     g->nnodes = 0;
     g->op_counter = 0;
+    g->backward_done = 0;
 }
 
 void tc_graph_set_mode(tc_graph *g, int grad_enabled, int training, uint64_t seed, uint64_t step) {
@@ -174,7 +175,11 @@ uint64_t tc_next_stream(tc_graph *g) { return g->step * 65536u + g->op_counter++
 
 void tc_backward(tc_graph *g, tc_tensor *loss) {
     TC_REQUIRE(tc_numel(loss) == 1, "tc_backward", "loss must have one element, has %zu", tc_numel(loss));
+    /* A second backward over the same tape would push every activation gradient through again and
+     * double-count shared paths: combine losses with tc_add first, or reset between micro-batches. */
+    TC_REQUIRE(!g->backward_done, "tc_backward", "called twice since the last tc_graph_reset");
     if (!loss->requires_grad) return; /* nothing upstream needs a gradient */
+    g->backward_done = 1;
     float *gl = tc_grad(g, loss);
     gl[0] += 1.0f;
     for (int i = g->nnodes - 1; i >= 0; i--) {

@@ -39,6 +39,7 @@ struct tc_graph {
     int grad_enabled, training;
     uint64_t seed, step;
     uint32_t op_counter;     /* counts random ops (dropout) this step: their RNG stream id */
+    int backward_done;       /* tc_backward ran since the last reset */
 };
 
 /* Record a node for `out` if grad is enabled and any of the inputs requires grad; returns NULL (and

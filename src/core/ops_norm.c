@@ -7,12 +7,74 @@
 #include "core/vmath.h"
 
 /* ---------------------------------------------------------------------------------- layernorm */
+/* Row kernels in AVX2 (d any size; the last partial vector is masked). Missing gamma/beta are replaced
+ * by arena rows of ones/zeros so the kernels have one shape. */
+
+static inline __m256 ld8(const float *p, int n) {
+    return n >= 8 ? _mm256_loadu_ps(p) : _mm256_maskload_ps(p, tc_v8_tailmask(n));
+}
+static inline void st8(float *p, __m256 v, int n) {
+    if (n >= 8) _mm256_storeu_ps(p, v);
+    else _mm256_maskstore_ps(p, tc_v8_tailmask(n), v);
+}
+
+/* y = (x - mu) * rs * g + b; returns mu and rs */
+static void ln_row_fwd(const float *x, float *y, const float *gm, const float *bt, int d, float eps, float *mu_out,
+                       float *rs_out) {
+    __m256 acc = _mm256_setzero_ps();
+    for (int j = 0; j < d; j += 8) acc = _mm256_add_ps(acc, ld8(x + j, d - j));
+    float mu = tc_v8_hsum(acc) / d;
+    __m256 vm = _mm256_set1_ps(mu);
+    acc = _mm256_setzero_ps();
+    for (int j = 0; j < d; j += 8) {
+        int n = d - j;
+        __m256 c = _mm256_sub_ps(ld8(x + j, n), vm);
+        if (n < 8) c = _mm256_and_ps(c, _mm256_castsi256_ps(tc_v8_tailmask(n)));
+        acc = _mm256_fmadd_ps(c, c, acc);
+    }
+    float rs = 1.0f / sqrtf(tc_v8_hsum(acc) / d + eps);
+    __m256 vr = _mm256_set1_ps(rs);
+    for (int j = 0; j < d; j += 8) {
+        int n = d - j;
+        __m256 xh = _mm256_mul_ps(_mm256_sub_ps(ld8(x + j, n), vm), vr);
+        st8(y + j, _mm256_fmadd_ps(xh, ld8(gm + j, n), ld8(bt + j, n)), n);
+    }
+    *mu_out = mu;
+    *rs_out = rs;
+}
+
+/* pg += dy * xhat, pb += dy (if pg); dx (+)= rs * (dy g - mean(dy g) - xhat * mean(dy g xhat)) (if gx) */
+static void ln_row_bwd(const float *x, const float *gy, const float *gm, float mu, float rs, int d, float *pg,
+                       float *pb, float *gx, int acc) {
+    __m256 vm = _mm256_set1_ps(mu), vr = _mm256_set1_ps(rs), s1 = _mm256_setzero_ps(), s2 = _mm256_setzero_ps();
+    for (int j = 0; j < d; j += 8) {
+        int n = d - j;
+        __m256 xh = _mm256_mul_ps(_mm256_sub_ps(ld8(x + j, n), vm), vr), dy = ld8(gy + j, n);
+        if (pg) {
+            st8(pg + j, _mm256_fmadd_ps(dy, xh, ld8(pg + j, n)), n);
+            st8(pb + j, _mm256_add_ps(dy, ld8(pb + j, n)), n);
+        }
+        __m256 dxh = _mm256_mul_ps(dy, ld8(gm + j, n)); /* masked lanes load 0: they add nothing */
+        s1 = _mm256_add_ps(s1, dxh);
+        s2 = _mm256_fmadd_ps(dxh, xh, s2);
+    }
+    if (!gx) return;
+    __m256 m1 = _mm256_set1_ps(tc_v8_hsum(s1) / d), m2 = _mm256_set1_ps(tc_v8_hsum(s2) / d);
+    for (int j = 0; j < d; j += 8) {
+        int n = d - j;
+        __m256 xh = _mm256_mul_ps(_mm256_sub_ps(ld8(x + j, n), vm), vr);
+        __m256 dxh = _mm256_mul_ps(ld8(gy + j, n), ld8(gm + j, n));
+        __m256 v = _mm256_mul_ps(vr, _mm256_sub_ps(_mm256_sub_ps(dxh, m1), _mm256_mul_ps(xh, m2)));
+        if (acc) v = _mm256_add_ps(v, ld8(gx + j, n));
+        st8(gx + j, v, n);
+    }
+}
 
 static void layernorm_bw(tc_graph *g, tc_node *nd) {
     tc_tensor *x = nd->in[0], *gamma = nd->in[1], *beta = nd->in[2], *y = nd->out;
     int rows = nd->i[0], d = nd->i[1];
-    const float *mean = nd->ctx, *rstd = mean + rows;
-    const float *gy = y->grad, *gm = gamma ? gamma->data : NULL;
+    const float *mean = nd->ctx, *rstd = mean + rows, *gm = nd->ctx2;
+    const float *gy = y->grad;
     int acc = 0;
     float *gx = x->requires_grad ? tc_grad_w(g, x, &acc) : NULL;
     int want_gb = (gamma && gamma->requires_grad) || (beta && beta->requires_grad);
@@ -28,39 +90,9 @@ static void layernorm_bw(tc_graph *g, tc_node *nd) {
         used_threads = omp_get_num_threads();
         float *pg = part ? part + (size_t)t * 2 * d : NULL, *pb = pg ? pg + d : NULL;
 #pragma omp for schedule(static)
-        for (int r = 0; r < rows; r++) {
-            const float *xr = x->data + (long)r * d, *gr = gy + (long)r * d;
-            float mu = mean[r], rs = rstd[r];
-            if (pg) {
-#pragma omp simd
-                for (int j = 0; j < d; j++) {
-                    pg[j] += gr[j] * (xr[j] - mu) * rs;
-                    pb[j] += gr[j];
-                }
-            }
-            if (gx) {
-                /* dx = rs * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)), dxhat = dy * gamma */
-                float s1 = 0, s2 = 0;
-#pragma omp simd reduction(+ : s1, s2)
-                for (int j = 0; j < d; j++) {
-                    float dxh = gr[j] * (gm ? gm[j] : 1.0f);
-                    s1 += dxh;
-                    s2 += dxh * (xr[j] - mu) * rs;
-                }
-                s1 /= d;
-                s2 /= d;
-                float *gxr = gx + (long)r * d;
-                if (acc) {
-#pragma omp simd
-                    for (int j = 0; j < d; j++)
-                        gxr[j] += rs * (gr[j] * (gm ? gm[j] : 1.0f) - s1 - (xr[j] - mu) * rs * s2);
-                } else {
-#pragma omp simd
-                    for (int j = 0; j < d; j++)
-                        gxr[j] = rs * (gr[j] * (gm ? gm[j] : 1.0f) - s1 - (xr[j] - mu) * rs * s2);
-                }
-            }
-        }
+        for (int r = 0; r < rows; r++)
+            ln_row_bwd(x->data + (long)r * d, gy + (long)r * d, gm, mean[r], rstd[r], d, pg, pb,
+                       gx ? gx + (long)r * d : NULL, acc);
     }
     if (part) {
         float *dg = gamma && gamma->requires_grad ? tc_grad(g, gamma) : NULL;
@@ -88,25 +120,19 @@ tc_tensor *tc_layernorm(tc_graph *g, tc_tensor *x, tc_tensor *gamma, tc_tensor *
     tc_tensor *y = tc_new_like(g, x);
     float *stats = tc_graph_alloc(g, (size_t)2 * rows * sizeof(float)); /* mean [rows], rstd [rows] */
     const float *gm = gamma ? gamma->data : NULL, *bt = beta ? beta->data : NULL;
-#pragma omp parallel for schedule(static) if ((long)rows * d > TC_PAR_MIN)
-    for (int r = 0; r < rows; r++) {
-        const float *xr = x->data + (long)r * d;
-        float *yr = y->data + (long)r * d;
-        float s = 0;
-#pragma omp simd reduction(+ : s)
-        for (int j = 0; j < d; j++) s += xr[j];
-        float mu = s / d, v = 0;
-#pragma omp simd reduction(+ : v)
-        for (int j = 0; j < d; j++) v += (xr[j] - mu) * (xr[j] - mu);
-        float rs = 1.0f / sqrtf(v / d + eps);
-        stats[r] = mu;
-        stats[rows + r] = rs;
-#pragma omp simd
-        for (int j = 0; j < d; j++) yr[j] = (xr[j] - mu) * rs * (gm ? gm[j] : 1.0f) + (bt ? bt[j] : 0.0f);
+    if (!gm || !bt) {
+        float *c = tc_graph_alloc(g, (size_t)2 * d * sizeof(float)); /* ones [d], zeros [d] */
+        for (int j = 0; j < d; j++) c[j] = 1.0f, c[d + j] = 0.0f;
+        if (!gm) gm = c;
+        if (!bt) bt = c + d;
     }
+#pragma omp parallel for schedule(static) if ((long)rows * d > TC_PAR_MIN)
+    for (int r = 0; r < rows; r++)
+        ln_row_fwd(x->data + (long)r * d, y->data + (long)r * d, gm, bt, d, eps, &stats[r], &stats[rows + r]);
     tc_node *nd = tc_record(g, layernorm_bw, "layernorm", y, x, gamma, beta, NULL);
     if (nd) {
         nd->ctx = stats;
+        nd->ctx2 = (void *)gm;
         nd->i[0] = rows;
         nd->i[1] = d;
     }

@@ -35,15 +35,20 @@ __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl"))) static void keep_a
 
 static int have_avx512 = -1;
 
+/* Decided once at load time, so worker threads only ever read the flag. */
+__attribute__((constructor)) static void keep_mask_detect(void) {
+    __builtin_cpu_init();
+    have_avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
+                  __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl");
+}
+
 void tc_keep_mask(uint8_t *m, long n, uint64_t key, uint64_t start, uint32_t thr) {
-    if (have_avx512 < 0) {
-        __builtin_cpu_init();
-        have_avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
-                      __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl");
-    }
-    if (have_avx512) keep_avx512(m, n, key, start, thr);
+    if (have_avx512 > 0) keep_avx512(m, n, key, start, thr);
     else keep_scalar(m, n, key, start, thr);
 }
 
-/* For tests: force the scalar path (0) or auto-detect (-1). */
-void tc_keep_mask_force(int avx512) { have_avx512 = avx512; }
+/* For tests: force the scalar path (0) or go back to the detected one (-1). */
+void tc_keep_mask_force(int avx512) {
+    if (avx512 < 0) keep_mask_detect();
+    else have_avx512 = avx512 && have_avx512;
+}
