@@ -181,6 +181,31 @@ TC_AVX512 static void pack_b(const gemm_prob *P, int p0, int kc, int j0, int nr,
     }
 }
 
+/* Where a micro-kernel call prefetches: the unpacked source of the A micro-panel packed next, one cache
+ * line per k step, cycling over `rows` rows `stride` bytes apart, then moving 64 bytes right. Packing is
+ * memory-bound; issuing its loads early from the compute-bound kernel hides most of that latency. */
+typedef struct {
+    const char *base;
+    size_t stride;
+    int rows;
+} a_prefetch;
+
+/* The source of the MR-row micro-panel at rows [i0, i0+MR) × k [p0, p0+kc) of op(A); `none` when past i1. */
+static a_prefetch a_prefetch_for(const gemm_prob *P, int i0, int i1, int p0, int kc, const float *none) {
+    a_prefetch f = {(const char *)none, 0, 1 << 30};
+    if (i0 >= i1) return f;
+    if (P->ta) { /* A stored K×M: kc rows of MR floats */
+        f.base = (const char *)(P->A + (size_t)p0 * P->lda + i0);
+        f.stride = (size_t)P->lda * sizeof(float);
+        f.rows = kc;
+    } else { /* A stored M×K: MR rows of kc floats */
+        f.base = (const char *)(P->A + (size_t)i0 * P->lda + p0);
+        f.stride = (size_t)P->lda * sizeof(float);
+        f.rows = i1 - i0 < MR ? i1 - i0 : MR;
+    }
+    return f;
+}
+
 /* The R×NR micro-kernel (R <= MR rows, NR = 16·NV columns). a: packed [kc][MR] (only the first R of
  * each MR are used); b: [kc] rows of NR floats, row stride ldb (NR when packed, the caller's ldb when B is
  * read in place); m[v] masks the valid columns of vector v; rows = valid rows (<= R). Inlined with a
@@ -189,7 +214,8 @@ TC_AVX512 static void pack_b(const gemm_prob *P, int p0, int kc, int j0, int nr,
 TC_AVX512 static inline __attribute__((always_inline)) void kernel_body(const int R, int kc, const float *restrict a,
                                                                        const float *restrict b, long ldb,
                                                                        const __mmask16 *m, float *restrict c,
-                                                                       long ldc, int rows, float alpha, float beta) {
+                                                                       long ldc, int rows, float alpha, float beta,
+                                                                       const a_prefetch *pf) {
     __m512 acc[MR][NV];
 #pragma GCC unroll 16
     for (int i = 0; i < R; i++)
@@ -199,7 +225,17 @@ TC_AVX512 static inline __attribute__((always_inline)) void kernel_body(const in
     __mmask16 mv[NV];
 #pragma GCC unroll 4
     for (int v = 0; v < NV; v++) mv[v] = m[v];
+    /* one line of the next A micro-panel's source per k step (see a_prefetch) */
+    const char *pline = pf->base, *pp = pf->base;
+    int prow = 0;
     for (int k = 0; k < kc; k++) {
+        _mm_prefetch(pp, _MM_HINT_T0);
+        pp += pf->stride;
+        if (++prow == pf->rows) {
+            prow = 0;
+            pline += 64;
+            pp = pline;
+        }
         __m512 bv[NV];
 #pragma GCC unroll 4
         for (int v = 0; v < NV; v++) bv[v] = _mm512_maskz_loadu_ps(mv[v], b + 16 * v);
@@ -228,12 +264,12 @@ TC_AVX512 static inline __attribute__((always_inline)) void kernel_body(const in
 }
 
 typedef void (*kernel_fn)(int kc, const float *restrict a, const float *restrict b, long ldb, const __mmask16 *m,
-                          float *restrict c, long ldc, int rows, float alpha, float beta);
+                          float *restrict c, long ldc, int rows, float alpha, float beta, const a_prefetch *pf);
 #define DEF_KERNEL(R)                                                                                         \
     TC_AVX512 static void kernel_r##R(int kc, const float *restrict a, const float *restrict b, long ldb,     \
                                       const __mmask16 *m, float *restrict c, long ldc, int rows, float alpha, \
-                                      float beta) {                                                           \
-        kernel_body(R, kc, a, b, ldb, m, c, ldc, rows, alpha, beta);                                          \
+                                      float beta, const a_prefetch *pf) {                                     \
+        kernel_body(R, kc, a, b, ldb, m, c, ldc, rows, alpha, beta, pf);                                      \
     }
 DEF_KERNEL(2)
 DEF_KERNEL(4)
@@ -286,7 +322,9 @@ TC_AVX512 static void gemm_thread(const gemm_prob *P, int nt, int tid, float *bs
             }
             for (int ic = m_lo; ic < m_hi; ic += MC) {
                 int mc = m_hi - ic < MC ? m_hi - ic : MC;
-                if (n_hi > n_lo) pack_a(P, ic, mc, pc, kc, apack);
+                /* A micro-panels are packed lazily during the first jp pass, each right after the
+                 * kernel before it prefetched its source (the first one is packed cold). */
+                if (n_hi > n_lo) pack_a(P, ic, mc < MR ? mc : MR, pc, kc, apack);
                 for (int jp = n_lo; jp < n_hi; jp++) {
                     int nr = nc - jp * NR < NR ? nc - jp * NR : NR;
                     const float *bp;
@@ -303,8 +341,12 @@ TC_AVX512 static void gemm_thread(const gemm_prob *P, int nt, int tid, float *bs
                     float *cp = P->C + (size_t)ic * P->ldc + jc + jp * NR;
                     for (int ir = 0; ir < mc; ir += MR) {
                         int rows = mc - ir < MR ? mc - ir : MR;
+                        a_prefetch pf = a_prefetch_for(P, ic + ir + MR, jp == n_lo ? ic + mc : 0, pc, kc, apack);
                         kernel_for_rows[rows](kc, apack + (size_t)ir * kc, bp, ldbp, m, cp + (size_t)ir * P->ldc,
-                                     P->ldc, rows, P->alpha, beta);
+                                              P->ldc, rows, P->alpha, beta, &pf);
+                        if (jp == n_lo && ir + MR < mc)
+                            pack_a(P, ic + ir + MR, mc - ir - MR < MR ? mc - ir - MR : MR, pc, kc,
+                                   apack + (size_t)(ir + MR) * kc);
                     }
                 }
             }
