@@ -3,7 +3,11 @@
  * tests/data/image/make_goldens.py. PIL links the same libjpeg-turbo (Debian's libjpeg62-turbo) with the
  * same settings (ISLOW IDCT, fancy upsampling), so JPEG pixels are expected to be identical too:
  * tolerance 0 everywhere. Also: bad files give one-line errors naming the file, encode round trips. */
+#include <pthread.h>
+#include <stdio.h>
 #include <unistd.h>
+
+#include <jpeglib.h>
 
 #include "data/image.h"
 #include "test_image_util.h"
@@ -146,10 +150,106 @@ static void check_encode(void) {
     tc_image_free(&src);
 }
 
+/* YCCK: PIL cannot write it, so the test encodes one with libjpeg directly (CMYK in, YCCK stored, Adobe
+ * transform 2), quality 100 and no subsampling. Decoding must give PIL's CMYK->RGB of the stored
+ * (Adobe-inverted) CMYK values, up to the JPEG round trip: mean error < 1, max < 8 levels. */
+static void check_ycck(void) {
+    enum { W = 48, H = 32 };
+    uint8_t cmyk[H][W][4];
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++) {
+            cmyk[y][x][0] = (uint8_t)(x * 5);
+            cmyk[y][x][1] = (uint8_t)(y * 7);
+            cmyk[y][x][2] = (uint8_t)(128 + x - y);
+            cmyk[y][x][3] = (uint8_t)(200 - 2 * x);
+        }
+    struct jpeg_compress_struct c;
+    struct jpeg_error_mgr err;
+    c.err = jpeg_std_error(&err);
+    jpeg_create_compress(&c);
+    unsigned char *buf = NULL;
+    unsigned long len = 0;
+    jpeg_mem_dest(&c, &buf, &len);
+    c.image_width = W;
+    c.image_height = H;
+    c.input_components = 4;
+    c.in_color_space = JCS_CMYK;
+    jpeg_set_defaults(&c);
+    jpeg_set_colorspace(&c, JCS_YCCK);
+    for (int i = 0; i < c.num_components; i++) c.comp_info[i].h_samp_factor = c.comp_info[i].v_samp_factor = 1;
+    jpeg_set_quality(&c, 100, TRUE);
+    jpeg_start_compress(&c, TRUE);
+    for (int y = 0; y < H; y++) {
+        JSAMPROW row = &cmyk[y][0][0];
+        jpeg_write_scanlines(&c, &row, 1);
+    }
+    jpeg_finish_compress(&c);
+    jpeg_destroy_compress(&c);
+    tc_image img;
+    int rc = tc_image_decode_mem(buf, len, "ycck.jpg", &img);
+    TC_CHECK(rc == 0 && img.w == W && img.h == H, "YCCK decode: %s", tc_error_get());
+    if (rc == 0) {
+        double sum = 0;
+        int maxd = 0;
+        for (int y = 0; y < H; y++)
+            for (int x = 0; x < W; x++)
+                for (int ch = 0; ch < 3; ch++) {
+                    /* stored values are inverted: ink = 255 - v; PIL: r = nk - nk*ink/255, nk = stored K */
+                    int nk = cmyk[y][x][3], ink = 255 - cmyk[y][x][ch];
+                    double want = nk - (double)ink * nk / 255.0;
+                    int d = abs((int)img.rgb[((size_t)y * W + x) * 3 + ch] - (int)(want + 0.5));
+                    sum += d;
+                    if (d > maxd) maxd = d;
+                }
+        TC_CHECK(sum / (W * H * 3) < 1.0 && maxd < 8, "YCCK: mean error %.3f, max %d", sum / (W * H * 3), maxd);
+        tc_image_free(&img);
+    }
+    free(buf);
+}
+
+/* The decoders and the preprocessing keep no global state: two threads decoding and preprocessing the
+ * same files must get exactly the serial results (the data loader relies on it). */
+typedef struct { float *out; int ok; } worker_arg;
+static const char *mt_files[] = {"sources/coffee.jpg", "decode/progressive.jpg", "decode/palette_trns.png",
+                                 "decode/exif7.jpg", "sources/camera.png", "bad/cut.jpg"};
+#define MT_N 6
+#define MT_S 40
+static void *worker(void *p) {
+    worker_arg *a = p;
+    tc_image_prep cfg = tc_image_prep_clip(MT_S);
+    a->ok = 1;
+    for (int rep = 0; rep < 20; rep++)
+        for (int i = 0; i < MT_N; i++) {
+            int rc = tc_image_preprocess_file(img_data_path(mt_files[i]), &cfg, a->out + (size_t)i * 3 * MT_S * MT_S);
+            if (rc != (i == MT_N - 1 ? -1 : 0)) a->ok = 0; /* the cut file must fail every time */
+        }
+    return NULL;
+}
+static void check_threads(void) {
+    float *serial = calloc(MT_N * 3 * MT_S * MT_S, sizeof(float));
+    worker_arg s = {serial, 0};
+    worker(&s);
+    worker_arg a[2];
+    pthread_t t[2];
+    for (int k = 0; k < 2; k++) {
+        a[k].out = calloc(MT_N * 3 * MT_S * MT_S, sizeof(float));
+        pthread_create(&t[k], NULL, worker, &a[k]);
+    }
+    for (int k = 0; k < 2; k++) {
+        pthread_join(t[k], NULL);
+        TC_CHECK(a[k].ok && s.ok, "thread %d: expected results and errors", k);
+        TC_CHECK(memcmp(a[k].out, serial, sizeof(float) * (MT_N - 1) * 3 * MT_S * MT_S) == 0, "thread %d = serial", k);
+        free(a[k].out);
+    }
+    free(serial);
+}
+
 int main(void) {
     check_goldens();
     check_orientation();
     check_bad_files();
     check_encode();
+    check_ycck();
+    check_threads();
     return tc_test_summary("image_decode");
 }
