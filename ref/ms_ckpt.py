@@ -39,7 +39,7 @@ def _field(num, wire, payload):
 
 
 def encode_value(name, arr):
-    a = np.ascontiguousarray(arr)
+    a = np.asarray(arr)  # (ascontiguousarray would turn a 0-d scalar into shape [1])
     if a.dtype not in _TYPES:
         raise TypeError(f"{name}: unsupported dtype {a.dtype}")
     dims = list(a.shape) if a.ndim else [0]
