@@ -1,5 +1,6 @@
 /* Gradient checks: add, bias, rows, mul (incl. x*x), scale, every activation, softmax, LayerNorm,
  * L2-normalize and dropout (training mode: the mask is fixed by seed/step, so the op is linear). */
+#include "core/ops_act.h"
 #include "gradcheck.h"
 
 enum { ADD, ADD_SAME, ADD_BIAS, ADD_ROWS, MUL, MUL_SAME, SCALE, GELU_T, GELU_E, QGELU, RELU, TANH, EXP, SOFTMAX,
@@ -35,7 +36,9 @@ static tc_tensor *build(tc_graph *g, tc_tensor **in, void *ud) {
 }
 
 int main(void) {
-    for (int op = 0; op < NOPS; op++) {
+    for (int pass = 0; pass < 2 * NOPS; pass++) {
+        int op = pass % NOPS;
+        tc_act_force_avx2(pass >= NOPS); /* second round: the AVX2 kernels on an AVX-512 machine */
         gc_inputs gi;
         int nd[5] = {3, 3, 1, 2, 1};
         int sh[5][4] = {{2, 3, 6}, {2, 3, 6}, {6}, {3, 6}, {6}};

@@ -4,6 +4,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "core/ops_act.h" /* tc_act_force_avx2: check both kernel sets */
 #include "core/rng.h"
 #include "core/tensor.h"
 #include "tc_test.h"
@@ -170,7 +171,10 @@ int main(void) {
     tc_rng_seed(&R, 2024);
     tc_graph *g = tc_graph_new();
     tc_graph_set_mode(g, 0, 0, 0, 0);
-    check_activations(g);
+    check_activations(g); /* AVX-512 kernels where the CPU has them */
+    tc_act_force_avx2(1);
+    check_activations(g); /* the AVX2 kernels */
+    tc_act_force_avx2(0);
     check_layernorm_softmax(g);
     check_attention(g);
     check_losses(g);

@@ -3,7 +3,10 @@
  * scheduled OpenMP loop. Backward functions write fresh gradients without a zeroing pass (tc_grad_w). */
 #include <math.h>
 
+#include <stdlib.h>
+
 #include "core/graph_internal.h"
+#include "core/ops_act.h"
 #include "core/vmath.h"
 
 #define PAR_FOR _Pragma("omp parallel for simd schedule(static) if (n > TC_PAR_MIN)")
@@ -173,12 +176,29 @@ tc_tensor *tc_add_rows(tc_graph *g, tc_tensor *x, tc_tensor *r) {
 
 /* ---------------------------------------------------------------------------- activations */
 
-enum { ACT_GELU_TANH, ACT_GELU_ERF, ACT_QUICK_GELU, ACT_RELU, ACT_TANH, ACT_EXP };
+#define ACT_GELU_TANH TC_ACT_GELU_TANH
+#define ACT_GELU_ERF TC_ACT_GELU_ERF
+#define ACT_QUICK_GELU TC_ACT_QUICK_GELU
+#define ACT_RELU TC_ACT_RELU
+#define ACT_TANH TC_ACT_TANH
+#define ACT_EXP TC_ACT_EXP
+#define GELU_K TC_GELU_K
+#define GELU_C TC_GELU_C
+#define INV_SQRT2 TC_INV_SQRT2
+#define INV_SQRT_2PI TC_INV_SQRT_2PI
 
-#define GELU_K 0.7978845608028654f /* sqrt(2/pi) */
-#define GELU_C 0.044715f
-#define INV_SQRT2 0.7071067811865476f
-#define INV_SQRT_2PI 0.3989422804014327f
+/* AVX-512 kernels (ops_act512.c) when the CPU has them; TAICHU_NO_AVX512 in the environment forces
+ * the AVX2 ones (for comparisons). */
+static int use512 = -1;
+static int act_use512(void) {
+    if (use512 < 0) {
+        const char *e = getenv("TAICHU_NO_AVX512");
+        use512 = tc_have_avx512() && !(e && *e && *e != '0');
+    }
+    return use512;
+}
+
+void tc_act_force_avx2(int on) { use512 = on ? 0 : -1; }
 
 #define V1(c) _mm256_set1_ps(c)
 
@@ -231,9 +251,14 @@ static inline __attribute__((always_inline)) __m256 act_d(int kind, __m256 x, __
 
 static inline __attribute__((always_inline)) void act_fwd_kernel(int kind, const float *x, float *y, long n) {
     long nb = (n + ACT_BLOCK - 1) / ACT_BLOCK;
+    int v512 = act_use512();
 #pragma omp parallel for schedule(static) if (n > TC_PAR_MIN)
     for (long b = 0; b < nb; b++) {
         long i = b * ACT_BLOCK, e = i + ACT_BLOCK < n ? i + ACT_BLOCK : n;
+        if (v512) {
+            tc_act512_fwd(kind, x + i, y + i, e - i);
+            continue;
+        }
         for (; i + 8 <= e; i += 8) _mm256_storeu_ps(y + i, act_f(kind, _mm256_loadu_ps(x + i)));
         if (i < e) {
             __m256i m = tc_v8_tailmask((int)(e - i));
@@ -245,9 +270,14 @@ static inline __attribute__((always_inline)) void act_fwd_kernel(int kind, const
 static inline __attribute__((always_inline)) void act_bwd_kernel(int kind, const float *x, const float *y,
                                                                  const float *gy, float *gx, long n, int acc) {
     long nb = (n + ACT_BLOCK - 1) / ACT_BLOCK;
+    int v512 = act_use512();
 #pragma omp parallel for schedule(static) if (n > TC_PAR_MIN)
     for (long b = 0; b < nb; b++) {
         long i = b * ACT_BLOCK, e = i + ACT_BLOCK < n ? i + ACT_BLOCK : n;
+        if (v512) {
+            tc_act512_bwd(kind, x + i, y + i, gy + i, gx + i, e - i, acc);
+            continue;
+        }
         for (; i + 8 <= e; i += 8) {
             __m256 g = _mm256_mul_ps(_mm256_loadu_ps(gy + i), act_d(kind, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
             if (acc) g = _mm256_add_ps(g, _mm256_loadu_ps(gx + i));
