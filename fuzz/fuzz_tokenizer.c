@@ -27,6 +27,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     }
     if (size == 0) return 0;
     uint8_t mode = data[0] % 4;
+    tok.flavor = data[0] & 4 ? TC_TOK_HF : TC_TOK_PYTHON;
     const char *text = (const char *)data + 1;
     size_t len = size - 1;
     if (mode <= 1) {

@@ -19,6 +19,9 @@ check special "$("$TAICHU" tokenize --vocab "$V" --special --max-pieces 2 天天
 check special_tokens "$("$TAICHU" tokenize --vocab "$V" --special --tokens '')" "[CLS] [SEP]"
 # invalid UTF-8 is dropped (decoded as U+FFFD, which BERT's clean-up removes), never a crash
 check invalid_utf8 "$(printf 'ab\xffcd \xe4\xb8\n' | "$TAICHU" tokenize --vocab "$V" --tokens)" "abc ##d"  # "abcd" one word: the invalid byte does not split it
+# flavours: Python BertTokenizer (default) drops unassigned code points, HF tokenizers keeps them
+check flavour_python "$("$TAICHU" tokenize --vocab "$V" --tokens $'\u4e2d\u0378\u6587')" "中 文"
+check flavour_hf "$("$TAICHU" tokenize --vocab "$V" --tokens --hf $'\u4e2d\u0378\u6587')" "中 [UNK] 文"
 # ids back to text by the original's rule: stop at the first 0, join with ""
 check decode "$(echo '101 376 1100 102 0 376' | "$TAICHU" tokenize --vocab "$V" --decode)" "[CLS]今天[SEP]"
 check roundtrip "$("$TAICHU" tokenize --vocab "$V" '今天天气很好。' | "$TAICHU" tokenize --vocab "$V" --decode)" "今天天气很好。"

@@ -13,7 +13,9 @@
  * The code points where the two disagree (characters added or recategorised since) are listed in
  * unicode_known_diffs.txt ("U+XXXX ours K hex | hf K hex"); the test requires the differences to be exactly
  * that list, so any other change is caught. Regenerate the list after a deliberate change with
- * TAICHU_SWEEP_WRITE_DIFFS=tests/data/tokenizer/unicode_known_diffs.txt and review it (docs/tokenizer.md). */
+ * TAICHU_SWEEP_WRITE_DIFFS=tests/data/tokenizer/unicode_known_diffs.txt and review it (docs/tokenizer.md).
+ * The default Python-BertTokenizer flavour is checked at the same time: it must drop unassigned code
+ * points, isolate U+2B820..U+2B91F, and agree with the HF flavour everywhere else. */
 #include "tc_test.h"
 
 #include "core/error.h"
@@ -22,6 +24,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <utf8proc.h>
 
 #ifdef TAICHU_SANITIZED
 #define STRIDE 7
@@ -115,7 +118,7 @@ int main(void) {
     FILE *wf = write_path ? fopen(write_path, "w") : NULL;
     if (wf) fprintf(wf, "# code points where taichu (utf8proc) and HF tokenizers differ; see docs/tokenizer.md\n");
 
-    long checked = 0, failed = 0, lines = 0, expected_diffs = 0;
+    long checked = 0, failed = 0, lines = 0, expected_diffs = 0, python_failed = 0;
     uint32_t expect_next = 0;
     int gaps = 0;
     for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
@@ -146,10 +149,30 @@ int main(void) {
                     want[wantlen++] = (char)v;
                 }
             }
-            char mid[64];
-            size_t midlen;
+            char mid[64], pmid[64];
+            size_t midlen, pmidlen;
+            t.flavor = TC_TOK_HF;
             char got = classify(&t, cp, mid, &midlen);
             checked++;
+            /* Python flavour: Cn dropped, U+2B820..2B91F isolated as CJK; elsewhere the same as HF flavour */
+            t.flavor = TC_TOK_PYTHON;
+            char pgot = classify(&t, cp, pmid, &pmidlen);
+            char pwant = got;
+            const char *pw = mid;
+            size_t pwantlen = midlen;
+            char self[4];
+            if (utf8proc_category((utf8proc_int32_t)cp) == UTF8PROC_CATEGORY_CN) {
+                pwant = 'D';
+                pwantlen = 0;
+            } else if (cp >= 0x2B820 && cp <= 0x2B91F) {
+                pwant = 'I';
+                pwantlen = enc(cp, self);
+                pw = self;
+            }
+            if (pgot != pwant || pmidlen != pwantlen || memcmp(pmid, pw, pwantlen) != 0) {
+                if (python_failed++ < 10)
+                    fprintf(stderr, "python flavour: U+%04X: got %c, want %c\n", cp, pgot, pwant);
+            }
             if (got != kind || midlen != wantlen || memcmp(mid, want, wantlen) != 0) {
                 char line[320], h1[130], h2[130];
                 hexs(mid, midlen, h1);
@@ -167,6 +190,7 @@ int main(void) {
             }
         }
     }
+    TC_CHECK(python_failed == 0, "%ld code points break the Python flavour's rules", python_failed);
     TC_CHECK(gaps == 0 && expect_next == 0x110000, "sweep covers U+0000..U+10FFFF (%d gaps)", gaps);
     TC_CHECK(failed == 0, "%ld of %ld code points differ from HF tokenizers beyond the known list", failed, checked);
     /* every listed difference must still occur (for the code points this run checked) */

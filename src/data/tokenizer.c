@@ -49,18 +49,19 @@ enum { A_DROP, A_SPACE, A_PUNCT, A_UPPER, A_WORD };
 #define C16(b) C4(b), C4(b + 4), C4(b + 8), C4(b + 12)
 static const uint8_t ascii_cls[128] = {C16(0), C16(16), C16(32), C16(48), C16(64), C16(80), C16(96), C16(112)};
 
-/* Standard BERT CJK ranges as implemented by HF tokenizers (normalizers/bert.rs): note Extension E
- * is taken from 0x2B920, not 0x2B820 as in Google's tokenization.py (docs/tokenizer.md). */
-static int is_chinese(uint32_t c) {
+/* Standard BERT CJK ranges. Google's tokenization.py (and Python's BertTokenizer) take Extension E
+ * from 0x2B820; HF tokenizers (normalizers/bert.rs) from 0x2B920 (docs/tokenizer.md). */
+static int is_chinese(uint32_t c, tc_tok_flavor flavor) {
+    uint32_t ext_e = flavor == TC_TOK_HF ? 0x2B920 : 0x2B820;
     return (c >= 0x4E00 && c <= 0x9FFF) || (c >= 0x3400 && c <= 0x4DBF) || (c >= 0x20000 && c <= 0x2A6DF) ||
-           (c >= 0x2A700 && c <= 0x2B73F) || (c >= 0x2B740 && c <= 0x2B81F) || (c >= 0x2B920 && c <= 0x2CEAF) ||
+           (c >= 0x2A700 && c <= 0x2B73F) || (c >= 0x2B740 && c <= 0x2B81F) || (c >= ext_e && c <= 0x2CEAF) ||
            (c >= 0xF900 && c <= 0xFAFF) || (c >= 0x2F800 && c <= 0x2FA1F);
 }
 
 static int is_punct_cat(int cat) { return cat >= UTF8PROC_CATEGORY_PC && cat <= UTF8PROC_CATEGORY_PO; }
 static int is_space_cat(int cat) { return cat >= UTF8PROC_CATEGORY_ZS && cat <= UTF8PROC_CATEGORY_ZP; }
-/* Clean-up drops "other" characters: control, format, surrogate, private use. Unassigned (Cn) code
- * points are kept, as HF tokenizers does. */
+/* Clean-up drops "other" characters: control, format, surrogate, private use, and for the Python
+ * flavour also unassigned (Cn) code points, which HF tokenizers keeps. */
 static int is_control_cat(int cat) { return cat >= UTF8PROC_CATEGORY_CC && cat <= UTF8PROC_CATEGORY_CO; }
 
 /* Strict UTF-8 (RFC 3629: no overlong forms, no surrogates, <= U+10FFFF). Returns the sequence length,
@@ -245,9 +246,9 @@ static void push_char(tok_state *st, uint32_t c) {
     }
     if (c == 0xFFFD) return;
     int cat = utf8proc_category((utf8proc_int32_t)c);
-    if (is_control_cat(cat)) return;
+    if (is_control_cat(cat) || (cat == UTF8PROC_CATEGORY_CN && st->t->flavor == TC_TOK_PYTHON)) return;
     if (is_space_cat(cat)) { flush(st); return; }
-    if (is_chinese(c)) { /* own word; NFD still applies (compatibility ideographs decompose) */
+    if (is_chinese(c, st->t->flavor)) { /* own word; NFD still applies (compatibility ideographs decompose) */
         flush(st);
         normalize_append(st, c);
         flush(st);

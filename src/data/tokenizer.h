@@ -28,10 +28,18 @@
 
 #define TC_TOK_MAX_CHARS_PER_WORD 100
 
+/* Python's BertTokenizer (transformers, what the original's scripts call) and HF tokenizers (Rust,
+ * BertTokenizerFast) disagree on two classes of characters, all [UNK] in bert-base-chinese:
+ *   - unassigned code points (Cn): Python drops them in clean-up (category "C*"), HF keeps them;
+ *   - U+2B820..U+2B91F: a CJK range for Python (Google's tokenization.py), ordinary for HF.
+ * The default is the original's (Python); the golden tests run both (docs/tokenizer.md). */
+typedef enum { TC_TOK_PYTHON = 0, TC_TOK_HF = 1 } tc_tok_flavor;
+
 typedef struct tc_tokenizer {
     tc_vocab vocab;
     int32_t unk_id, cls_id, sep_id; /* required in the vocabulary */
     int32_t pad_id, mask_id;        /* -1 when the vocabulary lacks them */
+    tc_tok_flavor flavor;           /* TC_TOK_PYTHON after loading; may be set before tokenising */
     int32_t *cjk_ids;               /* [0x9FFF - 0x4E00 + 1] id of each unified ideograph as a word (fast path) */
     int32_t ascii_ids[128];         /* id of each ASCII character as a one-character word ([UNK] if absent) */
     int nspecial;                   /* special tokens present in the vocabulary, matched on raw text */

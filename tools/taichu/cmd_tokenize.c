@@ -7,7 +7,9 @@
  * Without TEXT arguments every stdin line is one text. Ids are printed as the original's pre-tokenised
  * datasets store them: without [CLS]/[SEP]; --special adds them, and --max-pieces N truncates the pieces
  * first ([CLS] + ids[:N] + [SEP], spec §3.1). --decode reverses: each line of ids becomes text by the
- * original's rule (spec §3.3), through --ids-to-tokens FILE (ids_to_tokens_zh.json) when given. */
+ * original's rule (spec §3.3), through --ids-to-tokens FILE (ids_to_tokens_zh.json) when given.
+ * --hf switches the two rare-character rules on which Python's BertTokenizer (the original's, default)
+ * and HF tokenizers differ (src/data/tokenizer.h). */
 #include "args.h"
 #include "command.h"
 
@@ -21,7 +23,7 @@
 #include <string.h>
 
 typedef struct opts {
-    bool tokens, special, decode;
+    bool tokens, special, decode, hf;
     int max_pieces;
 } opts;
 
@@ -63,13 +65,16 @@ static int print_decoded(const tc_detok *d, const char *line, int lineno, tc_ids
 
 static int run_tokenize(int argc, char **argv) {
     const char *vocab = NULL, *ids_json = NULL;
-    opts o = {false, false, false, -1};
+    opts o = {false, false, false, false, -1};
     tc_arg_spec specs[] = {
         {"vocab", TC_ARG_STR, &vocab, "FILE", "vocab.txt in bert-base-chinese format (line number = id)",
          "TAICHU_VOCAB"},
         {"tokens", TC_ARG_FLAG, &o.tokens, NULL, "print the word pieces instead of their ids", NULL},
         {"special", TC_ARG_FLAG, &o.special, NULL, "wrap each text in [CLS] ... [SEP]", NULL},
         {"max-pieces", TC_ARG_INT, &o.max_pieces, "N", "keep only the first N pieces (before [CLS]/[SEP])", NULL},
+        {"hf", TC_ARG_FLAG, &o.hf, NULL,
+         "HF tokenizers' rules for unassigned code points and U+2B820..2B91F (default: Python BertTokenizer's)",
+         NULL},
         {"decode", TC_ARG_FLAG, &o.decode, NULL, "read lines of ids and print their text (spec 3.3)", NULL},
         {"ids-to-tokens", TC_ARG_STR, &ids_json, "FILE", "ids_to_tokens_zh.json for --decode (default: vocab)",
          NULL},
@@ -89,6 +94,7 @@ static int run_tokenize(int argc, char **argv) {
     if (vocab) {
         if (tc_tokenizer_load(&t, vocab)) { tc_args_free(&a); return tc_cli_fail(); }
         have_tok = 1;
+        t.flavor = o.hf ? TC_TOK_HF : TC_TOK_PYTHON;
     }
     tc_detok d = {0};
     if (o.decode) {
