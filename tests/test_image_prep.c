@@ -97,6 +97,17 @@ static void check_geometry_rules(void) {
     tc_image_prep bad = v1;
     bad.std[1] = 0;
     TC_CHECK(tc_image_prep_geometry(&img, &bad, &a) == -1 && strstr(tc_error_get(), "std[1]"), "std checked");
+    /* A 3000x1 strip to shorter side 448 would be 1344000 long: refused, not allocated. */
+    tc_image strip;
+    TC_CHECK(tc_image_alloc(&strip, 3000, 1) == 0, "alloc");
+    memset(strip.rgb, 100, 9000);
+    TC_CHECK(tc_image_prep_geometry(&strip, &v1, &a) == -1 && strstr(tc_error_get(), "aspect ratio too extreme"),
+             "extreme aspect refused: %s", tc_error_get());
+    tc_image_prep small = tc_image_prep_clip(8);
+    TC_CHECK(tc_image_prep_geometry(&strip, &small, &a) == 0 && a.w == 8 && a.h == 8 && a.rgb[0] == 100,
+             "a 3000x1 strip to 8: %s", tc_error_get());
+    tc_image_free(&a);
+    tc_image_free(&strip);
     tc_image_free(&img);
 }
 

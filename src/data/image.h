@@ -108,6 +108,9 @@ tc_image_prep tc_image_prep_v1(void);
 tc_image_prep tc_image_prep_v2(int size);
 tc_image_prep tc_image_prep_clip(int size);
 
+/* Longest side a shorter-side resize may produce (preprocessing refuses more: extreme aspect ratios). */
+#define TC_IMAGE_MAX_RESIZED_SIDE (1 << 20)
+
 /* Output size of a shorter-side resize to `size` (rule as above). */
 void tc_image_shorter_side_size(int w, int h, int size, tc_geom_rule rule, int *ow, int *oh);
 /* Centre-crop offset of a crop of `crop` pixels from `in` pixels. */

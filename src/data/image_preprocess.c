@@ -40,10 +40,11 @@ void tc_image_shorter_side_size(int w, int h, int size, tc_geom_rule rule, int *
     if (rule == TC_GEOM_MINDSPORE) {
         /* static_cast<int>(std::floor(static_cast<float>(long) / short * size)) in float32 */
         float f = (float)hi / (float)lo * (float)size;
-        longer = (int)floorf(f);
+        longer = f > 1e9f ? 1000000000 : (int)floorf(f); /* clamp before converting: no overflow */
     } else {
         /* torchvision: int(size * long / short) in double (truncation) */
-        longer = (int)((double)size * hi / lo);
+        double f = (double)size * hi / lo;
+        longer = f > 1e9 ? 1000000000 : (int)f;
     }
     if (longer < 1) longer = 1;
     if (wide) { *ow = longer; *oh = size; }
@@ -74,6 +75,12 @@ int tc_image_prep_geometry(const tc_image *img, const tc_image_prep *cfg, tc_ima
     if (cfg->mode == TC_PREP_SQUASH) return tc_image_resize(img, s, s, cfg->method, out);
     int rw, rh;
     tc_image_shorter_side_size(img->w, img->h, s, cfg->rule, &rw, &rh);
+    /* A 100-MP-cap-passing 1e8 x 1 strip would ask for a 4.5e10-pixel-long intermediate; the resize
+     * tables are as long as the resized side, so refuse absurd aspect ratios instead. */
+    if (rw > TC_IMAGE_MAX_RESIZED_SIDE || rh > TC_IMAGE_MAX_RESIZED_SIDE)
+        return tc_error_set("image preprocess: %dx%d image: aspect ratio too extreme (shorter side to %d makes the "
+                            "longer side %d, limit %d)",
+                            img->w, img->h, s, rw > rh ? rw : rh, TC_IMAGE_MAX_RESIZED_SIDE);
     /* rw, rh >= s (the shorter side is exactly s), so the centre crop lies inside the resized image. */
     return tc_image_resize_window(img, rw, rh, tc_image_center_offset(rw, s, cfg->rule),
                                   tc_image_center_offset(rh, s, cfg->rule), s, s, cfg->method, out);
