@@ -197,6 +197,39 @@ static void check_augment(void) {
     tc_image_free(&img);
 }
 
+/* The real model sizes on a full 600x400 photo: v1 448 (down-scaling, OpenCV), v2 caption 384, CLIP 224
+ * (Pillow bicubic), against cv2/PIL geometry stored as PNG. Exact. */
+static void check_full_size(void) {
+    tc_image img = load("sources/coffee_full.jpg");
+    struct { const char *gold; tc_image_prep cfg; } cases[] = {
+        {"geometry/coffee_full_v1_448.png", tc_image_prep_v1()},
+        {"geometry/coffee_full_v2_384.png", tc_image_prep_v2(384)},
+        {"geometry/coffee_full_clip_224.png", tc_image_prep_clip(224)},
+    };
+    for (int i = 0; i < 3; i++) {
+        tc_image want = load(cases[i].gold), got;
+        int rc = tc_image_prep_geometry(&img, &cases[i].cfg, &got);
+        TC_CHECK(rc == 0, "%s: %s", cases[i].gold, tc_error_get());
+        if (rc) continue;
+        long nbad = 0;
+        for (long k = 0; k < (long)want.w * want.h * 3; k++) nbad += got.rgb[k] != want.rgb[k];
+        TC_CHECK(got.w == want.w && got.h == want.h && nbad == 0, "%s: %ld values differ", cases[i].gold, nbad);
+        if (i == 0) { /* the v1 one-call path ends in the same pixels */
+            float *rows = malloc(sizeof(float) * TC_IMAGE_V1_ROWS * TC_IMAGE_V1_COLS);
+            float *ref = malloc(sizeof(float) * TC_IMAGE_V1_ROWS * TC_IMAGE_V1_COLS);
+            TC_CHECK(tc_image_load_v1_patches(img_data_path("sources/coffee_full.jpg"), rows) == 0, "%s",
+                     tc_error_get());
+            tc_image_to_patches(&want, TC_IMAGENET_MEAN, TC_IMAGENET_STD, 32, 1, ref);
+            TC_CHECK(memcmp(rows, ref, sizeof(float) * TC_IMAGE_V1_ROWS * TC_IMAGE_V1_COLS) == 0, "v1 patches");
+            free(rows);
+            free(ref);
+        }
+        tc_image_free(&want);
+        tc_image_free(&got);
+    }
+    tc_image_free(&img);
+}
+
 int main(void) {
     size_t blen, mlen;
     gold_blob = (float *)img_read("prep.bin", &blen);
@@ -211,6 +244,7 @@ int main(void) {
     check_patches("patches_coffee_48_p16_pad0", "sources/coffee.jpg", tc_image_prep_v2(48), 16, 0);
     check_geometry_rules();
     check_v1_layout();
+    check_full_size();
     check_augment();
     free(gold_blob);
     free(gold_manifest);

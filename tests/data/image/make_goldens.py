@@ -11,6 +11,7 @@ Everything it writes is committed, so the C tests need no Python.
   resize.txt + resize.bin.z   cv2.resize(INTER_LINEAR), PIL resize(BILINEAR/BICUBIC) outputs, raw RGB8
   decode.txt + decode.bin     PIL decodes (convert("RGB"), ImageOps.exif_transpose where noted), raw RGB8
   prep.txt + prep.bin         full preprocessing pipelines (float32 CHW or patch rows), see below
+  geometry/                   resize + centre crop at the real model sizes (448, 384, 224) as PNG
 
 Manifest lines: "<key fields...> <w> <h> <byte offset>" (floats: "<name> <count> <byte offset>").
 resize.bin.z is one zlib stream (offsets refer to the uncompressed bytes) to keep the repository small.
@@ -50,6 +51,8 @@ def make_sources():
     rocket.save(path("sources", "rocket.jpg"), quality=85)
     camera = Image.open(f"{SK}/camera.png").convert("L").crop((200, 60, 272, 120))  # 72x60 grey
     camera.save(path("sources", "camera.png"))
+    # One photo at full size for the real model sizes (v1 448 down-scales it; COCO photos are ~640x480).
+    Image.open(f"{SK}/coffee.png").convert("RGB").save(path("sources", "coffee_full.jpg"), quality=85)
     return ["astro.png", "chelsea.png", "coffee.jpg", "rocket.jpg", "camera.png"]
 
 
@@ -268,6 +271,10 @@ def normalize(u8, stats):
 
 def mindspore_pipeline(src, size, stats):
     """c_transforms Resize(size, BILINEAR) -> CenterCrop(size) -> Normalize -> HWC2CHW."""
+    return normalize(mindspore_geometry(src, size), stats)
+
+
+def mindspore_geometry(src, size):
     h, w = src.shape[:2]
     if h < w:
         oh, ow = size, int(np.floor(np.float32(w) / np.float32(h) * np.float32(size)))
@@ -275,11 +282,15 @@ def mindspore_pipeline(src, size, stats):
         ow, oh = size, int(np.floor(np.float32(h) / np.float32(w) * np.float32(size)))
     r = cv2.resize(src, (ow, oh), interpolation=cv2.INTER_LINEAR)
     y, x = (oh - size) // 2, (ow - size) // 2
-    return normalize(r[y:y + size, x:x + size], stats)
+    return np.ascontiguousarray(r[y:y + size, x:x + size])
 
 
 def torchvision_pipeline(src, size, stats):
     """torchvision Resize(size, BICUBIC) -> CenterCrop(size) on PIL images, then Normalize."""
+    return normalize(torchvision_geometry(src, size), stats)
+
+
+def torchvision_geometry(src, size):
     im = Image.fromarray(src)
     w, h = im.size
     short, long_ = min(w, h), max(w, h)
@@ -287,7 +298,7 @@ def torchvision_pipeline(src, size, stats):
     ow, oh = (ns, nl) if w <= h else (nl, ns)
     im = im.resize((ow, oh), Image.BICUBIC)
     top, left = int(round((oh - size) / 2.0)), int(round((ow - size) / 2.0))
-    return normalize(np.asarray(im.crop((left, top, left + size, top + size))), stats)
+    return np.asarray(im.crop((left, top, left + size, top + size)))
 
 
 def patchify(chw, p, pad):
@@ -313,6 +324,12 @@ def make_prep_goldens():
     add("tv_coffee_33_clip", torchvision_pipeline(coffee, 33, CLIP))  # odd crop offsets
     add("patches_chelsea_64_p32_pad1", patchify(mindspore_pipeline(chelsea, 64, IMAGENET), 32, 1))
     add("patches_coffee_48_p16_pad0", patchify(mindspore_pipeline(coffee, 48, CLIP), 16, 0))
+    # Full-size geometry goldens as PNG (lossless, compact): v1 (448, OpenCV bilinear, MindSpore rules),
+    # v2 caption size (384), and CLIP style (224, Pillow bicubic, torchvision rules).
+    full = rgb_of(path("sources", "coffee_full.jpg"))  # 600x400
+    for name, size, fn in (("v1_448", 448, "ms"), ("v2_384", 384, "ms"), ("clip_224", 224, "tv")):
+        u8 = mindspore_geometry(full, size) if fn == "ms" else torchvision_geometry(full, size)
+        Image.fromarray(u8).save(path("geometry", f"coffee_full_{name}.png"), optimize=True)
     open(path("prep.txt"), "w").write("\n".join(lines) + "\n")
     open(path("prep.bin"), "wb").write(bytes(blob))
 
