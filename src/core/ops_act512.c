@@ -1,4 +1,4 @@
-/* AVX-512 versions of the activation kernels (GELU tanh/erf, QuickGELU, ReLU, tanh, exp): the same
+/* AVX-512 versions of the activation kernels (GELU tanh/erf, QuickGELU, ReLU, tanh, exp, sigmoid): the same
  * formulas as vmath.h's AVX2 code in 16 lanes, for CPUs that have AVX-512 (chosen at run time; this
  * file alone is compiled for that target, the rest of the engine stays AVX2). */
 #include <immintrin.h>
@@ -76,6 +76,7 @@ static inline __attribute__((always_inline)) __m512 f16(int kind, __m512 x) {
     case TC_ACT_QUICK_GELU: return _mm512_mul_ps(x, sigmoid16(_mm512_mul_ps(S(1.702f), x)));
     case TC_ACT_RELU: return _mm512_max_ps(x, _mm512_setzero_ps());
     case TC_ACT_TANH: return tanh16(x);
+    case TC_ACT_SIGMOID: return sigmoid16(x);
     default: return exp16(x);
     }
 }
@@ -102,6 +103,7 @@ static inline __attribute__((always_inline)) __m512 d16(int kind, __m512 x, __m5
     }
     case TC_ACT_RELU: return _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_GT_OQ), one);
     case TC_ACT_TANH: return _mm512_fnmadd_ps(y, y, one);
+    case TC_ACT_SIGMOID: return _mm512_mul_ps(y, _mm512_sub_ps(one, y));
     default: return y;
     }
 }
@@ -133,6 +135,7 @@ void tc_act512_fwd(int kind, const float *x, float *y, long n) {
     case TC_ACT_QUICK_GELU: fwd(TC_ACT_QUICK_GELU, x, y, n); break;
     case TC_ACT_RELU: fwd(TC_ACT_RELU, x, y, n); break;
     case TC_ACT_TANH: fwd(TC_ACT_TANH, x, y, n); break;
+    case TC_ACT_SIGMOID: fwd(TC_ACT_SIGMOID, x, y, n); break;
     default: fwd(TC_ACT_EXP, x, y, n); break;
     }
 }
@@ -144,6 +147,7 @@ void tc_act512_bwd(int kind, const float *x, const float *y, const float *gy, fl
     case TC_ACT_QUICK_GELU: bwd(TC_ACT_QUICK_GELU, x, y, gy, gx, n, acc); break;
     case TC_ACT_RELU: bwd(TC_ACT_RELU, x, y, gy, gx, n, acc); break;
     case TC_ACT_TANH: bwd(TC_ACT_TANH, x, y, gy, gx, n, acc); break;
+    case TC_ACT_SIGMOID: bwd(TC_ACT_SIGMOID, x, y, gy, gx, n, acc); break;
     default: bwd(TC_ACT_EXP, x, y, gy, gx, n, acc); break;
     }
 }

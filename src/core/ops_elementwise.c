@@ -182,6 +182,7 @@ tc_tensor *tc_add_rows(tc_graph *g, tc_tensor *x, tc_tensor *r) {
 #define ACT_RELU TC_ACT_RELU
 #define ACT_TANH TC_ACT_TANH
 #define ACT_EXP TC_ACT_EXP
+#define ACT_SIGMOID TC_ACT_SIGMOID
 #define GELU_K TC_GELU_K
 #define GELU_C TC_GELU_C
 #define INV_SQRT2 TC_INV_SQRT2
@@ -214,6 +215,7 @@ static inline __attribute__((always_inline)) __m256 act_f(int kind, __m256 x) {
     case ACT_QUICK_GELU: return _mm256_mul_ps(x, tc_v8_sigmoid(_mm256_mul_ps(V1(1.702f), x)));
     case ACT_RELU: return _mm256_max_ps(x, _mm256_setzero_ps());
     case ACT_TANH: return tc_v8_tanh(x);
+    case ACT_SIGMOID: return tc_v8_sigmoid(x);
     default: return tc_v8_exp(x);
     }
 }
@@ -242,6 +244,7 @@ static inline __attribute__((always_inline)) __m256 act_d(int kind, __m256 x, __
     }
     case ACT_RELU: return _mm256_and_ps(_mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_GT_OQ), one);
     case ACT_TANH: return _mm256_fnmadd_ps(y, y, one);
+    case ACT_SIGMOID: return _mm256_mul_ps(y, _mm256_sub_ps(one, y));
     default: return y;
     }
 }
@@ -300,6 +303,7 @@ static void act_forward(int kind, const float *x, float *y, long n) {
     case ACT_QUICK_GELU: act_fwd_kernel(ACT_QUICK_GELU, x, y, n); break;
     case ACT_RELU: act_fwd_kernel(ACT_RELU, x, y, n); break;
     case ACT_TANH: act_fwd_kernel(ACT_TANH, x, y, n); break;
+    case ACT_SIGMOID: act_fwd_kernel(ACT_SIGMOID, x, y, n); break;
     default: act_fwd_kernel(ACT_EXP, x, y, n); break;
     }
 }
@@ -317,6 +321,7 @@ static void act_bw(tc_graph *g, tc_node *nd) {
     case ACT_QUICK_GELU: act_bwd_kernel(ACT_QUICK_GELU, px, py, gy, gx, n, acc); break;
     case ACT_RELU: act_bwd_kernel(ACT_RELU, px, py, gy, gx, n, acc); break;
     case ACT_TANH: act_bwd_kernel(ACT_TANH, px, py, gy, gx, n, acc); break;
+    case ACT_SIGMOID: act_bwd_kernel(ACT_SIGMOID, px, py, gy, gx, n, acc); break;
     default: act_bwd_kernel(ACT_EXP, px, py, gy, gx, n, acc); break;
     }
 }
@@ -336,6 +341,76 @@ tc_tensor *tc_quick_gelu(tc_graph *g, tc_tensor *x) { return activation(g, x, AC
 tc_tensor *tc_relu(tc_graph *g, tc_tensor *x) { return activation(g, x, ACT_RELU, "relu"); }
 tc_tensor *tc_tanh(tc_graph *g, tc_tensor *x) { return activation(g, x, ACT_TANH, "tanh"); }
 tc_tensor *tc_exp(tc_graph *g, tc_tensor *x) { return activation(g, x, ACT_EXP, "exp"); }
+tc_tensor *tc_sigmoid(tc_graph *g, tc_tensor *x) { return activation(g, x, ACT_SIGMOID, "sigmoid"); }
+
+/* -------------------------------------------------------------------- sub / add_scalar / clamp */
+
+static void sub_bw(tc_graph *g, tc_node *nd) {
+    long n = (long)tc_numel(nd->out);
+    axpy_grad(g, nd->in[0], nd->out->grad, 1.0f, n);
+    axpy_grad(g, nd->in[1], nd->out->grad, -1.0f, n);
+}
+
+tc_tensor *tc_sub(tc_graph *g, tc_tensor *a, tc_tensor *b) {
+    TC_REQUIRE(tc_same_shape(a, b), "tc_sub", "shapes differ");
+    a = tc_contig(g, a);
+    b = tc_contig(g, b);
+    tc_tensor *y = tc_new_like(g, a);
+    long n = (long)tc_numel(a);
+    const float *pa = a->data, *pb = b->data;
+    float *py = y->data;
+    PAR_FOR
+    for (long i = 0; i < n; i++) py[i] = pa[i] - pb[i];
+    tc_record(g, sub_bw, "sub", y, a, b, NULL, NULL);
+    return y;
+}
+
+static void add_scalar_bw(tc_graph *g, tc_node *nd) { axpy_grad(g, nd->in[0], nd->out->grad, 1.0f, (long)tc_numel(nd->out)); }
+
+tc_tensor *tc_add_scalar(tc_graph *g, tc_tensor *x, float c) {
+    x = tc_contig(g, x);
+    tc_tensor *y = tc_new_like(g, x);
+    long n = (long)tc_numel(x);
+    const float *px = x->data;
+    float *py = y->data;
+    PAR_FOR
+    for (long i = 0; i < n; i++) py[i] = px[i] + c;
+    tc_record(g, add_scalar_bw, "add_scalar", y, x, NULL, NULL, NULL);
+    return y;
+}
+
+static void clamp_bw(tc_graph *g, tc_node *nd) {
+    tc_tensor *x = nd->in[0], *y = nd->out;
+    if (!x->requires_grad) return;
+    long n = (long)tc_numel(y);
+    float lo = nd->f[0], hi = nd->f[1];
+    int acc;
+    float *gx = tc_grad_w(g, x, &acc);
+    const float *px = x->data, *gy = y->grad;
+    /* torch: the gradient passes where lo <= x <= hi */
+    PAR_FOR
+    for (long i = 0; i < n; i++) {
+        float v = px[i] >= lo && px[i] <= hi ? gy[i] : 0.0f;
+        gx[i] = acc ? gx[i] + v : v;
+    }
+}
+
+tc_tensor *tc_clamp(tc_graph *g, tc_tensor *x, float lo, float hi) {
+    TC_REQUIRE(lo <= hi, "tc_clamp", "lo %g > hi %g", (double)lo, (double)hi);
+    x = tc_contig(g, x);
+    tc_tensor *y = tc_new_like(g, x);
+    long n = (long)tc_numel(x);
+    const float *px = x->data;
+    float *py = y->data;
+    PAR_FOR
+    for (long i = 0; i < n; i++) py[i] = px[i] < lo ? lo : (px[i] > hi ? hi : px[i]);
+    tc_node *nd = tc_record(g, clamp_bw, "clamp", y, x, NULL, NULL, NULL);
+    if (nd) {
+        nd->f[0] = lo;
+        nd->f[1] = hi;
+    }
+    return y;
+}
 
 /* ------------------------------------------------------------------------------------ dropout */
 

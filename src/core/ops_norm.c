@@ -184,6 +184,43 @@ tc_tensor *tc_softmax(tc_graph *g, tc_tensor *x) {
     return y;
 }
 
+/* ------------------------------------------------------------------------------ log_softmax */
+
+static void log_softmax_bw(tc_graph *g, tc_node *nd) {
+    tc_tensor *x = nd->in[0], *y = nd->out;
+    if (!x->requires_grad) return;
+    int d = y->shape[y->ndim - 1], rows = (int)(tc_numel(y) / (d ? d : 1)), acc;
+    float *gx = tc_grad_w(g, x, &acc);
+    /* dx = dy - softmax(x) * sum(dy), softmax = exp(y) */
+#pragma omp parallel for schedule(static) if ((long)rows * d > TC_PAR_MIN)
+    for (int r = 0; r < rows; r++) {
+        const float *yr = y->data + (long)r * d, *gr = y->grad + (long)r * d;
+        float *gxr = gx + (long)r * d;
+        float s = 0;
+        for (int j = 0; j < d; j++) s += gr[j];
+        for (int j = 0; j < d; j++) {
+            float v = gr[j] - tc_vexp(yr[j]) * s;
+            gxr[j] = acc ? gxr[j] + v : v;
+        }
+    }
+}
+
+tc_tensor *tc_log_softmax(tc_graph *g, tc_tensor *x) {
+    x = tc_contig(g, x);
+    int d = x->shape[x->ndim - 1], rows = (int)(tc_numel(x) / (d ? d : 1));
+    tc_tensor *y = tc_new_like(g, x);
+#pragma omp parallel for schedule(static) if ((long)rows * d > TC_PAR_MIN)
+    for (int r = 0; r < rows; r++) {
+        const float *xr = x->data + (long)r * d;
+        float *yr = y->data + (long)r * d;
+        float m = tc_row_max(xr, d);
+        float l = m + logf(tc_row_exp_sum(xr, NULL, d, m));
+        for (int j = 0; j < d; j++) yr[j] = xr[j] - l;
+    }
+    tc_record(g, log_softmax_bw, "log_softmax", y, x, NULL, NULL, NULL);
+    return y;
+}
+
 /* ------------------------------------------------------------------------------ l2 normalize */
 /* y = x / max(||x||, eps) (torch.nn.functional.normalize) */
 

@@ -116,6 +116,12 @@ tc_tensor *tc_relu(tc_graph *g, tc_tensor *x);
 tc_tensor *tc_tanh(tc_graph *g, tc_tensor *x);
 tc_tensor *tc_exp(tc_graph *g, tc_tensor *x);
 tc_tensor *tc_softmax(tc_graph *g, tc_tensor *x);     /* over last dim */
+/* Added by the engine (composition helpers for the tasks: hinge losses, clamped temperatures, log-probs) */
+tc_tensor *tc_sigmoid(tc_graph *g, tc_tensor *x);
+tc_tensor *tc_log_softmax(tc_graph *g, tc_tensor *x); /* over last dim */
+tc_tensor *tc_sub(tc_graph *g, tc_tensor *a, tc_tensor *b);       /* same shape */
+tc_tensor *tc_add_scalar(tc_graph *g, tc_tensor *x, float c);
+tc_tensor *tc_clamp(tc_graph *g, tc_tensor *x, float lo, float hi); /* grad passes where lo <= x <= hi (torch) */
 
 /* Multi-head scaled dot-product attention on already-projected q [B, Tq, D], k/v [B, Tk, D], H heads
  * (head h uses columns h*D/H .. (h+1)*D/H-1). key_valid [B, Tk] (1 = real token, 0 = padding) adds -10000
@@ -144,7 +150,8 @@ tc_tensor *tc_l2_normalize(tc_graph *g, tc_tensor *x, float eps); /* over last d
 /* Losses and reductions: all return a scalar tensor (ndim 0 is represented as ndim 1, shape {1}). */
 typedef enum { TC_REDUCE_MEAN = 0, TC_REDUCE_SUM = 1 } tc_reduction;
 /* logits [N, V], targets [N]; targets == ignore_index are skipped (mean over the rest). label_smoothing eps:
- * target distribution (1-eps) one-hot + eps/V uniform, as torch.nn.CrossEntropyLoss. */
+ * target distribution (1-eps) one-hot + eps/V uniform, as torch.nn.CrossEntropyLoss. (OPT's sequence loss,
+ * 0.9 on the gold token and 0.1/(V-1) elsewhere, is eps = 0.1·V/(V-1).) */
 tc_tensor *tc_cross_entropy(tc_graph *g, tc_tensor *logits, const int32_t *targets, int ignore_index,
                             float label_smoothing, tc_reduction red);
 tc_tensor *tc_mse(tc_graph *g, tc_tensor *pred, tc_tensor *target, tc_reduction red); /* target gets no grad unless it requires it */
