@@ -31,6 +31,7 @@ import golden  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "..", "tests", "data", "twin", "tiny.bin")
+OUT_DEC = os.path.join(HERE, "..", "tests", "data", "twin", "decoder.bin")
 
 
 class TwinConfig:
@@ -206,5 +207,73 @@ def main():
     print(f"wrote {OUT}: {len(rec)} records, {os.path.getsize(OUT)} bytes")
 
 
+def decoder_block_golden():
+    """One decoder block of the repo-local Transformer (opt-spec §1.10): every matrix out x in, ReLU FFN,
+    causal + padding self-attention, cross-attention to an un-normalised memory with its own key mask:
+        x = x + SelfAttn(LN1(x));  x = x + CrossAttn(LN_c(x), mem);  x = x + FFN(LN2(x))
+    Mask as OPT builds it: additive (1 - m_ij) * -10000 with m_ij = causal_ij * valid_j (self) or
+    mem_valid_j (cross). Loss = sum(out * R) for a fixed random R, so d out = R. Records the inputs, every
+    parameter, the output and the gradients of every parameter and of x and mem."""
+    g = torch.Generator().manual_seed(5)
+    B, T, S, d, H, f = 2, 5, 6, 32, 4, 48
+    dh = d // H
+    rec, P = {}, {}
+    pre = "dec.blocks.0"
+
+    def add(name, shape, kind):
+        t = torch.randn(shape, generator=g) * (0.2 if kind == "w" else 0.05)
+        if kind == "gamma":
+            t = t + 1.0
+        P[name] = torch.nn.Parameter(t.float())
+        rec[f"init.{name}"] = P[name].detach().numpy().copy()
+
+    for ln in ("layernorm1", "cross_attention_layernorm", "layernorm2"):
+        add(f"{pre}.{ln}.gamma", (d,), "gamma")
+        add(f"{pre}.{ln}.beta", (d,), "b")
+    for att in ("attention", "cross_attention"):
+        for k in ("dense1", "dense2", "dense3", "projection"):
+            add(f"{pre}.{att}.{k}.weight", (d, d), "w")
+            add(f"{pre}.{att}.{k}.bias", (d,), "b")
+    add(f"{pre}.output.mapping.weight", (f, d), "w")
+    add(f"{pre}.output.mapping.bias", (f,), "b")
+    add(f"{pre}.output.projection.weight", (d, f), "w")
+    add(f"{pre}.output.projection.bias", (d,), "b")
+    x = torch.nn.Parameter(torch.randn(B, T, d, generator=g))
+    mem = torch.nn.Parameter(torch.randn(B, S, d, generator=g))
+    R = torch.randn(B, T, d, generator=g)
+    valid = torch.tensor([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0]], dtype=torch.float32)
+    mem_valid = torch.tensor([[1, 1, 1, 1, 1, 1], [1, 1, 1, 1, 0, 0]], dtype=torch.float32)
+
+    def mha(att, xq, xkv, m):  # m [B, Tq, Tk] 0/1
+        w = lambda k: P[f"{pre}.{att}.{k}.weight"]  # noqa: E731
+        b = lambda k: P[f"{pre}.{att}.{k}.bias"]  # noqa: E731
+        q = F.linear(xq, w("dense1"), b("dense1")).view(B, -1, H, dh).transpose(1, 2)
+        k = F.linear(xkv, w("dense2"), b("dense2")).view(B, -1, H, dh).transpose(1, 2)
+        v = F.linear(xkv, w("dense3"), b("dense3")).view(B, -1, H, dh).transpose(1, 2)
+        s = q @ k.transpose(-1, -2) / math.sqrt(dh) + ((1.0 - m) * -10000.0)[:, None]
+        a = (torch.softmax(s, -1) @ v).transpose(1, 2).reshape(B, -1, d)
+        return F.linear(a, w("projection"), b("projection"))
+
+    def ln(name, t):
+        return F.layer_norm(t, (d,), P[f"{pre}.{name}.gamma"], P[f"{pre}.{name}.beta"], 1e-5)
+
+    causal = torch.tril(torch.ones(T, T))
+    m_self = causal[None] * valid[:, None, :]
+    m_cross = mem_valid[:, None, :].expand(B, T, S)
+    h = x + mha("attention", ln("layernorm1", x), ln("layernorm1", x), m_self)
+    h = h + mha("cross_attention", ln("cross_attention_layernorm", h), mem, m_cross)
+    ff = F.relu(F.linear(ln("layernorm2", h), P[f"{pre}.output.mapping.weight"], P[f"{pre}.output.mapping.bias"]))
+    out = h + F.linear(ff, P[f"{pre}.output.projection.weight"], P[f"{pre}.output.projection.bias"])
+    (out * R).sum().backward()
+    rec.update({"x": x.detach().numpy().copy(), "mem": mem.detach().numpy().copy(), "R": R.numpy().copy(),
+                "valid": valid.numpy(), "mem_valid": mem_valid.numpy(), "out": out.detach().numpy().copy(),
+                "grad.x": x.grad.numpy().copy(), "grad.mem": mem.grad.numpy().copy()})
+    for n, p in P.items():
+        rec[f"grad.{n}"] = p.grad.numpy().copy()
+    golden.write(OUT_DEC, rec)
+    print(f"wrote {OUT_DEC}: {len(rec)} records, {os.path.getsize(OUT_DEC)} bytes")
+
+
 if __name__ == "__main__":
     main()
+    decoder_block_golden()

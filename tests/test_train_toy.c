@@ -12,7 +12,7 @@
 #include "nn/seq_encoder.h"
 #include "tc_test.h"
 
-#define B 32
+#define B 16
 #define T 10  /* 8 real tokens + 2 padded positions holding random junk that the key mask must hide */
 #define N 8
 #define V 12
@@ -35,6 +35,25 @@ int main(void) {
     tc_seq_encoder_cfg cfg = {V, 64, 4, 128, 2, T, 0.05f, 1};
     tc_seq_encoder m;
     tc_seq_encoder_init(&m, &cfg, 42);
+    /* initialisation per tc_nn: LayerNorm γ 1 / β 0, biases 0, weights N(0, 0.02²), padding row 0; decay
+     * off exactly for names containing "layernorm" or "bias" */
+    for (int i = 0; i < m.ps.n; i++) {
+        tc_param *p = m.ps.p[i];
+        const float *x = p->t.data;
+        double s1 = 0, s2 = 0;
+        for (size_t j = 0; j < p->numel; j++) s1 += x[j], s2 += (double)x[j] * x[j];
+        double mean = s1 / p->numel, sd = sqrt(s2 / p->numel - mean * mean);
+        int is_ln = strstr(p->name, "layernorm") != NULL, is_bias = strstr(p->name, ".bias") != NULL;
+        if (is_ln && strstr(p->name, "gamma")) TC_CHECK(mean == 1.0 && sd == 0.0, "%s: want all ones", p->name);
+        else if (is_ln || is_bias) TC_CHECK(mean == 0.0 && sd == 0.0, "%s: want all zeros", p->name);
+        else TC_CHECK(fabs(sd - 0.02) < 0.004 && fabs(mean) < 0.004, "%s: mean %g sd %g, want N(0, 0.02²)", p->name,
+                      mean, sd);
+        TC_CHECK(p->decay == !(is_ln || is_bias), "%s: decay flag %d", p->name, p->decay);
+    }
+    int nonzero = 0;
+    for (int j = 0; j < cfg.d; j++) nonzero += m.word.table->data[j] != 0.0f;
+    TC_CHECK(nonzero == 0, "padding row 0 must start at zero (%d non-zero)", nonzero);
+
     tc_graph *g = tc_graph_new();
     tc_adamw opt = tc_adamw_torch(0.01);
     tc_lr_schedule sch = {TC_LR_WARMUP_COSINE, 3e-3, 1e-4, 20, STEPS};
