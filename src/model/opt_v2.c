@@ -1,0 +1,261 @@
+/* OPT-v2 modules, parameters and forward passes (see opt_v2.h, docs/models.md). */
+#include "model/opt_v2.h"
+
+#include "core/error.h"
+#include "data/image.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define VIT "uniter.img_embeddings.vit"
+
+static tc_act act_of(const tc_model_config *c) {
+    return strcmp(c->hidden_act, "gelu_erf") == 0 ? TC_ACT_GELU_ERF : TC_ACT_GELU_TANH;
+}
+
+/* A HF-CLIP encoder layer registered under its own names but held as a tc_nn_block, so the pre-LN block
+ * forward (and its fused q|k|v GEMM) is reused: layer_norm1, self_attn.{q,k,v,out}_proj (all out×in),
+ * layer_norm2, mlp.fc1 → QuickGELU → mlp.fc2. No dropout anywhere in the CLIP tower. */
+static void clip_layer_make(tc_nn_block *b, tc_nn *nn, const char *prefix, const tc_model_config *c) {
+    int d = c->vit_hidden_size, wshape[2] = {d, d};
+    tc_init w = tc_init_normal(0.02f);
+    memset(b, 0, sizeof *b);
+    b->cfg = (tc_block_cfg){d, c->vit_num_heads, c->vit_intermediate_size, TC_ACT_QUICK_GELU, 1e-5f, 0.f, 0.f,
+                            TC_W_OUT_IN, 0, w};
+    char name[640];
+    snprintf(name, sizeof name, "%s.layer_norm1", prefix);
+    tc_nn_layernorm_make(&b->ln1, nn, name, d, 1e-5f);
+    /* q, k, v weights back to back, then their biases: the slab layout tc_nn_mha fuses into one GEMM. */
+    static const char *const qkv[3] = {"q_proj", "k_proj", "v_proj"};
+    tc_nn_linear *lin[3] = {&b->attn.q, &b->attn.k, &b->attn.v};
+    for (int i = 0; i < 3; i++) {
+        lin[i]->w = tc_nn_param(nn, w, 2, wshape, "%s.self_attn.%s.weight", prefix, qkv[i]);
+        lin[i]->layout = TC_W_OUT_IN;
+        lin[i]->in = lin[i]->out = d;
+    }
+    for (int i = 0; i < 3; i++) lin[i]->b = tc_nn_param(nn, tc_init_zeros(), 1, &d, "%s.self_attn.%s.bias", prefix, qkv[i]);
+    snprintf(name, sizeof name, "%s.self_attn.out_proj", prefix);
+    tc_nn_linear_make(&b->attn.proj, nn, name, d, d, 1, TC_W_OUT_IN, w);
+    b->attn.d = d;
+    b->attn.heads = c->vit_num_heads;
+    b->attn.fused = -1;
+    snprintf(name, sizeof name, "%s.layer_norm2", prefix);
+    tc_nn_layernorm_make(&b->ln2, nn, name, d, 1e-5f);
+    snprintf(name, sizeof name, "%s.mlp.fc1", prefix);
+    tc_nn_linear_make(&b->ffn.mapping, nn, name, d, c->vit_intermediate_size, 1, TC_W_OUT_IN, w);
+    snprintf(name, sizeof name, "%s.mlp.fc2", prefix);
+    tc_nn_linear_make(&b->ffn.projection, nn, name, c->vit_intermediate_size, d, 1, TC_W_OUT_IN, w);
+    b->ffn.act = TC_ACT_QUICK_GELU;
+}
+
+int tc_opt_v2_build(tc_model *m, uint64_t seed) {
+    const tc_model_config *c = &m->cfg;
+    if (c->vit_hidden_size != c->hidden_size)
+        return tc_error_set("model config: field \"vit_hidden_size\": must equal hidden_size for opt-v2");
+    tc_opt_v2 *v = tc_xcalloc(1, sizeof *v);
+    m->impl = v;
+    int D = c->hidden_size, Dv = c->vit_hidden_size, p = c->patch_size, V = c->vocab_size, E = c->itc_dim;
+    v->n_patches = tc_model_config_num_patches(c);
+    int T_img = v->n_patches + 1;
+    tc_init w = tc_init_normal(0.02f);
+    tc_nn nn;
+    tc_nn_begin(&nn, &m->params);
+    char name[128];
+
+    /* text embeddings and encoder */
+    tc_nn_embedding_make(&v->word, &nn, "uniter.embeddings.word_embeddings", V, D, -1, w);
+    tc_nn_embedding_make(&v->pos, &nn, "uniter.embeddings.position_embeddings", c->max_position_embeddings, D, -1, w);
+    tc_nn_embedding_make(&v->type, &nn, "uniter.embeddings.token_type_embeddings", c->type_vocab_size, D, -1, w);
+    tc_nn_layernorm_make(&v->emb_ln, &nn, "uniter.embeddings.layernorm", D, c->layer_norm_eps);
+    tc_block_cfg bc = tc_block_cfg_mindspore(D, c->num_attention_heads, c->intermediate_size, c->hidden_dropout_prob);
+    bc.attn_dropout = c->attention_probs_dropout_prob;
+    bc.act = act_of(c);
+    bc.ln_eps = c->layer_norm_eps;
+    tc_nn_stack_make(&v->text_enc, &nn, "uniter.embeddings.encoder", c->text_num_layers, &bc);
+
+    /* ViT */
+    int pw[4] = {Dv, 3, p, p}, pid[2] = {1, T_img};
+    v->patch_w = tc_nn_param(&nn, w, 4, pw, VIT ".patch_embed.weight");
+    v->class_embedding = tc_nn_param(&nn, w, 1, &Dv, VIT ".class_embedding");
+    v->position_ids = tc_nn_param(&nn, tc_init_zeros(), 2, pid, VIT ".position_ids"); /* arange below */
+    tc_nn_embedding_make(&v->vit_pos, &nn, VIT ".pos_embed", T_img, Dv, -1, w);
+    tc_nn_layernorm_make(&v->pre_ln, &nn, VIT ".pre_layrnorm", Dv, 1e-5f);
+    v->vit = tc_xcalloc((size_t)(c->vit_num_layers > 0 ? c->vit_num_layers : 1), sizeof *v->vit);
+    for (int i = 0; i < c->vit_num_layers; i++) {
+        snprintf(name, sizeof name, VIT ".encoder.layers.%d", i);
+        clip_layer_make(&v->vit[i], &nn, name, c);
+    }
+    tc_nn_layernorm_make(&v->post_ln, &nn, VIT ".post_layernorm", Dv, 1e-5f);
+
+    /* fusion: library TransformerDecoder */
+    tc_block_cfg fc = bc;
+    fc.cross = 1;
+    tc_nn_stack_make(&v->fusion, &nn, "uniter.encoder.decoder", c->num_hidden_layers, &fc);
+
+    /* heads */
+    tc_nn_linear_make(&v->pooler, &nn, "uniter.pooler.dense", D, D, 1, TC_W_OUT_IN, w);
+    tc_nn_linear_make(&v->mlm_dense, &nn, "cls.predictions.transform.dense", D, D, 1, TC_W_OUT_IN, w);
+    tc_nn_layernorm_make(&v->mlm_ln, &nn, "cls.predictions.transform.LayerNorm", D, 1e-5f);
+    v->mlm_bias = tc_nn_param(&nn, tc_init_zeros(), 1, &V, "cls.predictions.decoder.bias");
+    tc_nn_linear_make(&v->itm_output, &nn, "itm_output", D, 2, 1, TC_W_OUT_IN, w);
+    tc_nn_linear_make(&v->itm0, &nn, "itm_head_two.0", D, 2 * D, 1, TC_W_OUT_IN, w);
+    tc_nn_layernorm_make(&v->itm1, &nn, "itm_head_two.1", 2 * D, 1e-5f);
+    tc_nn_linear_make(&v->itm3, &nn, "itm_head_two.3", 2 * D, 2, 1, TC_W_OUT_IN, w);
+    tc_nn_linear_make(&v->text_proj, &nn, "text_proj", D, E, 1, TC_W_OUT_IN, w);
+    tc_nn_linear_make(&v->vision_proj, &nn, "vision_proj", Dv, E, 1, TC_W_OUT_IN, w);
+    int one = 1;
+    v->clip_temp_unused = tc_nn_param(&nn, (tc_init){TC_INIT_CONST, 0.07f}, 1, &one, "clip_temp");
+    v->clip_temp = tc_nn_param(&nn, (tc_init){TC_INIT_CONST, (float)log(1.0 / 0.07)}, 1, &one, "clip_loss.clip_temp");
+
+    tc_nn_finalize(&nn, seed);
+    tc_nn_end(&nn);
+
+    for (int i = 0; i < T_img; i++) v->position_ids->data[i] = (float)i;
+    /* [Dv, 3, p, p] seen as [Dv, 3·p·p]: the conv with stride = kernel is a linear map of each patch. */
+    v->patch_w2 = *v->patch_w;
+    v->patch_w2.ndim = 2;
+    v->patch_w2.shape[0] = Dv;
+    v->patch_w2.shape[1] = 3 * p * p;
+    v->patch_w2.shape[2] = v->patch_w2.shape[3] = 1;
+    v->patch_w2.stride[0] = 3 * p * p;
+    v->patch_w2.stride[1] = v->patch_w2.stride[2] = v->patch_w2.stride[3] = 1;
+    v->patch_w2.node = -1;
+    v->patch_w2.base = NULL;
+
+    /* AdamW decay: not on norms, biases, the position-id buffer (never changes: its gradient is always 0)
+     * or the temperature (spec A.1 / the original's decay filter). */
+    static const char *const no_decay[] = {"layernorm", "LayerNorm", "layer_norm", "layrnorm", "bias", "gamma",
+                                           "beta", "position_ids", "clip_temp", "itm_head_two.1.", NULL};
+    tc_params_set_decay(&m->params, no_decay);
+    return 0;
+}
+
+void tc_opt_v2_free(tc_model *m) {
+    tc_opt_v2 *v = tc_opt_v2_of(m);
+    if (!v) return;
+    free(v->vit);
+    tc_nn_stack_free(&v->text_enc);
+    tc_nn_stack_free(&v->fusion);
+    free(v);
+    m->impl = NULL;
+}
+
+/* row 0 of x [B, T, D] -> [B, D] */
+static tc_tensor *first_row(tc_graph *g, tc_tensor *x) {
+    int shape[2] = {x->shape[0], x->shape[2]};
+    return tc_reshape(g, tc_slice(g, x, 1, 0, 1), 2, shape);
+}
+
+tc_tensor *tc_opt_v2_vit_embed(tc_graph *g, tc_model *m, const float *pixels, int B, int S) {
+    const tc_model_config *c = &m->cfg;
+    tc_opt_v2 *v = tc_opt_v2_of(m);
+    if (S != c->train_image_size)
+        return tc_error_set("opt-v2 image: %d×%d pixels, expected train_image_size %d", S, S, c->train_image_size),
+               NULL;
+    int p = c->patch_size, T = v->n_patches + 1, K = 3 * p * p;
+    int32_t *ids = tc_graph_alloc(g, (size_t)T * sizeof *ids);
+    for (int i = 0; i < T; i++) {
+        float f = v->position_ids->data[i];
+        if (!(f >= 0 && f < (float)T) || f != (float)(int)f)
+            return tc_error_set(VIT ".position_ids[%d] = %g: expected an integer in [0, %d)", i, f, T), NULL;
+        ids[i] = (int)f;
+    }
+    /* [B, T, 3·p·p]: row 0 zero (the class-token slot; the conv has no bias so it projects to 0), then the
+     * patches in grid order, each ordered (channel, row, column) like the conv weight. */
+    int xs[3] = {B, T, K};
+    tc_tensor *x = tc_new(g, 3, xs);
+    for (int b = 0; b < B; b++) {
+        float *xb = x->data + (size_t)b * T * K;
+        memset(xb, 0, (size_t)K * sizeof *xb);
+        if (tc_image_patchify(pixels + (size_t)b * 3 * S * S, S, S, p, 0, xb + K) != 0) return NULL;
+    }
+    x = tc_linear(g, x, &v->patch_w2, NULL, TC_W_OUT_IN); /* [B, T, Dv] */
+    int cs[2] = {1, c->vit_hidden_size};
+    int32_t zero = 0;
+    tc_tensor *cls = tc_scatter_rows(g, tc_reshape(g, v->class_embedding, 2, cs), &zero, 1, T); /* [T, Dv] */
+    tc_tensor *pos = tc_embedding(g, v->vit_pos.table, ids, T, -1);                           /* [T, Dv] */
+    return tc_add_rows(g, x, tc_add(g, pos, cls));
+}
+
+tc_tensor *tc_opt_v2_vit(tc_graph *g, tc_model *m, const float *pixels, int B, int S) {
+    const tc_model_config *c = &m->cfg;
+    tc_opt_v2 *v = tc_opt_v2_of(m);
+    tc_tensor *x = tc_opt_v2_vit_embed(g, m, pixels, B, S);
+    if (!x) return NULL;
+    x = tc_nn_layernorm_fwd(g, &v->pre_ln, x);
+    for (int i = 0; i < c->vit_num_layers; i++) x = tc_nn_block_fwd(g, &v->vit[i], x, NULL, 0, NULL, NULL);
+    return tc_nn_layernorm_fwd(g, &v->post_ln, x);
+}
+
+tc_tensor *tc_opt_v2_text_embed(tc_graph *g, tc_model *m, const int32_t *ids, int B, int T) {
+    const tc_model_config *c = &m->cfg;
+    tc_opt_v2 *v = tc_opt_v2_of(m);
+    if (T < 1 || T > c->max_position_embeddings)
+        return tc_error_set("opt-v2 text: length %d, expected 1..max_position_embeddings (%d)", T,
+                            c->max_position_embeddings), NULL;
+    for (long i = 0; i < (long)B * T; i++)
+        if (ids[i] < 0 || ids[i] >= c->vocab_size)
+            return tc_error_set("opt-v2 text: token id %d at [%ld][%ld], expected 0..%d", ids[i], i / T, i % T,
+                                c->vocab_size - 1), NULL;
+    int32_t *ar = tc_graph_alloc(g, 2 * (size_t)T * sizeof *ar); /* positions 0..T-1, then T type-0 ids */
+    for (int t = 0; t < T; t++) ar[t] = t, ar[T + t] = 0;
+    tc_tensor *x = tc_nn_embedding_fwd(g, &v->word, ids, B, T); /* [B, T, D] */
+    tc_tensor *pt = tc_add(g, tc_embedding(g, v->pos.table, ar, T, -1), tc_embedding(g, v->type.table, ar + T, T, -1));
+    x = tc_add_rows(g, x, pt);
+    x = tc_nn_layernorm_fwd(g, &v->emb_ln, x);
+    return c->hidden_dropout_prob > 0 ? tc_dropout(g, x, c->hidden_dropout_prob) : x;
+}
+
+tc_tensor *tc_opt_v2_text(tc_graph *g, tc_model *m, const int32_t *ids, const float *valid, int B, int T,
+                          int causal) {
+    tc_tensor *x = tc_opt_v2_text_embed(g, m, ids, B, T);
+    return x ? tc_nn_stack_fwd(g, &tc_opt_v2_of(m)->text_enc, x, valid, causal, NULL, NULL) : NULL;
+}
+
+tc_tensor *tc_opt_v2_fusion(tc_graph *g, tc_model *m, tc_tensor *text, const float *valid, tc_tensor *img,
+                            int causal) {
+    return tc_nn_stack_fwd(g, &tc_opt_v2_of(m)->fusion, text, valid, causal, img, NULL);
+}
+
+tc_tensor *tc_opt_v2_itc_image(tc_graph *g, tc_model *m, tc_tensor *vit_states) {
+    return tc_l2_normalize(g, tc_nn_linear_fwd(g, &tc_opt_v2_of(m)->vision_proj, first_row(g, vit_states)), 0.01f);
+}
+
+tc_tensor *tc_opt_v2_itc_text(tc_graph *g, tc_model *m, tc_tensor *text_states) {
+    return tc_l2_normalize(g, tc_nn_linear_fwd(g, &tc_opt_v2_of(m)->text_proj, first_row(g, text_states)), 0.01f);
+}
+
+tc_tensor *tc_opt_v2_itc_scale(tc_graph *g, tc_model *m) {
+    tc_tensor *t = tc_opt_v2_of(m)->clip_temp;
+    if (expf(t->data[0]) > TC_OPT_V2_MAX_LOGIT_SCALE) {
+        float s = TC_OPT_V2_MAX_LOGIT_SCALE;
+        int one = 1;
+        return tc_from_data(g, &s, 1, &one);
+    }
+    return tc_exp(g, t);
+}
+
+tc_tensor *tc_opt_v2_itm_logits(tc_graph *g, tc_model *m, tc_tensor *fused) {
+    tc_opt_v2 *v = tc_opt_v2_of(m);
+    tc_tensor *h = tc_nn_linear_fwd(g, &v->itm0, first_row(g, fused)); /* [B, 2D] */
+    h = tc_gelu_tanh(g, tc_nn_layernorm_fwd(g, &v->itm1, h));
+    return tc_nn_linear_fwd(g, &v->itm3, h); /* [B, 2] */
+}
+
+tc_tensor *tc_opt_v2_mlm_logits(tc_graph *g, tc_model *m, tc_tensor *fused, const int32_t *rows, int n) {
+    tc_opt_v2 *v = tc_opt_v2_of(m);
+    long nrows = (long)fused->shape[0] * fused->shape[1];
+    for (int i = 0; i < n; i++)
+        if (rows[i] < 0 || rows[i] >= nrows)
+            return tc_error_set("opt-v2 MLM: position %d = %d, expected 0..%ld", i, rows[i], nrows - 1), NULL;
+    tc_tensor *h = tc_gather_rows(g, fused, rows, n); /* [n, D] */
+    h = tc_relu(g, tc_nn_linear_fwd(g, &v->mlm_dense, h));
+    h = tc_nn_layernorm_fwd(g, &v->mlm_ln, h);
+    return tc_linear(g, h, v->word.table, v->mlm_bias, TC_W_OUT_IN); /* [n, V] */
+}
+
+tc_tensor *tc_opt_v2_pooler(tc_graph *g, tc_model *m, tc_tensor *states) {
+    return tc_tanh(g, tc_nn_linear_fwd(g, &tc_opt_v2_of(m)->pooler, first_row(g, states)));
+}
