@@ -1,4 +1,11 @@
 /* VQ-like code grid of a synthetic scene (see synth_vq.h). */
+/* Same pixels and codes from every build: without this, gcc contracts a*b+c into FMAs in optimised
+ * builds only, and a Debug (sanitizer) build would write images that differ in a few pixel values. */
+#if defined(__clang__)
+#pragma STDC FP_CONTRACT OFF
+#elif defined(__GNUC__)
+#pragma GCC optimize("fp-contract=off")
+#endif
 #include "data/synth_vq.h"
 
 void tc_synth_vq_codes(const tc_synth_scene *s, int grid, int64_t *codes) {
