@@ -1,6 +1,6 @@
 /* taichu tokenize: BERT WordPiece ids (or pieces) of each text, one line per text.
  *
- *   taichu tokenize --vocab vocab.txt "今天天气很好" "Hello"   -> "791 1921 1921 3698 2523 1962"  ...
+ *   taichu tokenize --vocab vocab.txt "今天天气很好" "Hello"   -> "791 1921 1921 3698 2523 1962" (bert-base-chinese) ...
  *   echo "今天" | taichu tokenize --vocab vocab.txt --tokens  -> "今 天"
  *   echo "101 791 1921 102 0" | taichu tokenize --vocab vocab.txt --decode   -> "[CLS]今天[SEP]"
  *
