@@ -28,8 +28,10 @@ if "$TAICHU" synth --images 10 --no-audio 2> "$out/err"; then fail "missing --ou
 grep -q -- "--out" "$out/err" || fail "message for --out"
 if "$TAICHU" synth --out "$out/e" --seed x --no-audio 2> "$out/err"; then fail "bad seed accepted"; fi
 # speech, when this build has espeak-ng
-if "$TAICHU" synth --out "$out/s" --images 3 --size 32 > "$out/log" 2> "$out/err"; then
+if "$TAICHU" synth --out "$out/s" --images 3 --size 32 --speak-all > "$out/log" 2> "$out/err"; then
     [ -s "$out/s/audio/synth/synth_000000_0.wav" ] || fail "speech file missing"
+    [ "$(ls "$out/s/audio/synth" | grep -c '\.wav$')" = 15 ] || fail "--speak-all: expected 15 WAV files"
+    grep -q "synth speech 15/15" "$out/err" || fail "no final progress line for speech: $(cat "$out/err")"
     head -c 4 "$out/s/audio/synth/synth_000000_0.wav" | grep -q RIFF || fail "not a WAV file"
 else
     grep -q "espeak-ng" "$out/err" || fail "audio failure does not mention espeak-ng: $(cat "$out/err")"
