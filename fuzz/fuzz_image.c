@@ -8,7 +8,8 @@
 #include "data/image.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-    tc_image_decode_opts opts = {1 << 20, (int)(size & 1)}; /* 1 MP; orientation on/off by parity */
+    /* 1 MP cap; orientation on/off and DCT-scaled draft decoding chosen by the input size */
+    tc_image_decode_opts opts = {.max_pixels = 1 << 20, .ignore_orientation = (int)(size & 1), .draft_min_side = (size & 2) ? 16 : 0};
     tc_image img;
     if (tc_image_decode_mem_ex(data, size, "fuzz", &opts, &img)) return 0;
     float *chw = malloc(sizeof(float) * 3 * 32 * 32), *rows = malloc(sizeof(float) * 5 * 3 * 16 * 16);

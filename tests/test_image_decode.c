@@ -49,7 +49,7 @@ static void check_goldens(void) {
 /* ignore_orientation keeps the stored order; the EXIF parser reads both byte orders. */
 static void check_orientation(void) {
     tc_image a, b;
-    tc_image_decode_opts keep = {0, 1};
+    tc_image_decode_opts keep = {.ignore_orientation = 1};
     TC_CHECK(tc_image_load_ex(img_data_path("decode/exif6.jpg"), &keep, &a) == 0, "%s", tc_error_get());
     TC_CHECK(tc_image_load(img_data_path("decode/exif1.jpg"), &b, 0) == 0, "%s", tc_error_get());
     TC_CHECK(a.w == 40 && a.h == 24 && b.w == 40 && b.h == 24, "stored size kept");
@@ -69,6 +69,36 @@ static void check_orientation(void) {
     memcpy(bad, le, sizeof le);
     bad[18] = 9; /* out-of-range value */
     TC_CHECK(tc_image_exif_orientation(bad, sizeof bad) == 1, "value 9: default");
+}
+
+/* Draft decoding (DCT scaling) against PIL's im.draft("RGB", (s, s)): same library, same scale choice. */
+static void check_draft(void) {
+    const struct { const char *src, *gold; int s; } cases[] = {
+        {"sources/coffee_full.jpg", "draft/coffee_full_s50.png", 50},   /* 1/8 */
+        {"sources/coffee_full.jpg", "draft/coffee_full_s100.png", 100}, /* 1/4 */
+        {"sources/coffee_full.jpg", "draft/coffee_full_s150.png", 150}, /* 1/2 */
+        {"sources/coffee_full.jpg", "draft/coffee_full_s400.png", 400}, /* 1/1 */
+        {"sources/rocket.jpg", "draft/rocket_s20.png", 20},
+        {"decode/cmyk.jpg", "draft/cmyk_s10.png", 10},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        tc_image got, want;
+        tc_image_decode_opts o = {.draft_min_side = cases[i].s};
+        TC_CHECK(tc_image_load_ex(img_data_path(cases[i].src), &o, &got) == 0, "%s", tc_error_get());
+        TC_CHECK(tc_image_load(img_data_path(cases[i].gold), &want, 0) == 0, "%s", tc_error_get());
+        long nbad = 0;
+        int same_size = got.w == want.w && got.h == want.h;
+        for (long k = 0; same_size && k < (long)got.w * got.h * 3; k++) nbad += got.rgb[k] != want.rgb[k];
+        TC_CHECK(same_size && nbad == 0, "%s draft %d: %dx%d vs PIL %dx%d, %ld values differ", cases[i].src, cases[i].s,
+                 got.w, got.h, want.w, want.h, nbad);
+        tc_image_free(&got);
+        tc_image_free(&want);
+    }
+    /* PNG ignores the option. */
+    tc_image a;
+    tc_image_decode_opts o = {.draft_min_side = 8};
+    TC_CHECK(tc_image_load_ex(img_data_path("sources/astro.png"), &o, &a) == 0 && a.w == 120 && a.h == 96, "PNG full");
+    tc_image_free(&a);
 }
 
 static void expect_error(const char *rel, const char *what, int64_t max_pixels) {
@@ -247,6 +277,7 @@ static void check_threads(void) {
 int main(void) {
     check_goldens();
     check_orientation();
+    check_draft();
     check_bad_files();
     check_encode();
     check_ycck();

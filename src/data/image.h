@@ -34,6 +34,9 @@ typedef struct tc_image_decode_opts {
     int64_t max_pixels;     /* <= 0: TC_IMAGE_DEFAULT_MAX_PIXELS */
     int ignore_orientation; /* 1: keep the stored pixel order, as PIL's Image.open() without
                                ImageOps.exif_transpose (= the original OPT code) does */
+    int draft_min_side;     /* > 0, JPEG only: decode at 1/2, 1/4 or 1/8 scale through libjpeg's DCT scaling
+                               while both sides stay >= this, exactly as PIL's im.draft("RGB", (s, s)).
+                               Several times faster on big photos; not the pixels of a full decode. */
 } tc_image_decode_opts;
 
 /* Decode a JPEG or PNG held in memory. `name` is used in error messages only (e.g. the path). */

@@ -6,8 +6,8 @@
 
 #include "data/image.h"
 
-int tc_image_decode_jpeg(const uint8_t *buf, size_t len, const char *name, int64_t max_pixels, tc_image *out,
-                         int *orientation);
+int tc_image_decode_jpeg(const uint8_t *buf, size_t len, const char *name, int64_t max_pixels, int draft_min_side,
+                         tc_image *out, int *orientation);
 int tc_image_decode_png(const uint8_t *buf, size_t len, const char *name, int64_t max_pixels, tc_image *out,
                         int *orientation);
 

@@ -28,7 +28,7 @@ int tc_image_decode_mem_ex(const void *data, size_t len, const char *name, const
     int orientation = 1, rc;
     if (len == 0) return tc_error_set("%s: empty file (0 bytes); expected a JPEG or PNG image", name);
     if (len >= 3 && b[0] == 0xFF && b[1] == 0xD8 && b[2] == 0xFF) {
-        rc = tc_image_decode_jpeg(b, len, name, max_pixels, out, &orientation);
+        rc = tc_image_decode_jpeg(b, len, name, max_pixels, opts ? opts->draft_min_side : 0, out, &orientation);
     } else if (len >= 8 && memcmp(b, "\x89PNG\r\n\x1a\n", 8) == 0) {
         rc = tc_image_decode_png(b, len, name, max_pixels, out, &orientation);
     } else {
@@ -63,6 +63,6 @@ int tc_image_load_ex(const char *path, const tc_image_decode_opts *opts, tc_imag
 }
 
 int tc_image_load(const char *path, tc_image *out, int64_t max_pixels) {
-    tc_image_decode_opts o = {max_pixels, 0};
+    tc_image_decode_opts o = {max_pixels, 0, 0};
     return tc_image_load_ex(path, &o, out);
 }

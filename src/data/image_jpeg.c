@@ -78,8 +78,8 @@ typedef struct jdec {
     uint8_t *volatile row4;
 } jdec;
 
-int tc_image_decode_jpeg(const uint8_t *buf, size_t len, const char *name, int64_t max_pixels, tc_image *out,
-                         int *orientation) {
+int tc_image_decode_jpeg(const uint8_t *buf, size_t len, const char *name, int64_t max_pixels, int draft_min_side,
+                         tc_image *out, int *orientation) {
     jdec *j = calloc(1, sizeof *j); /* on the heap: keeps the setjmp frame small and the fields in memory */
     if (!j) return tc_error_set("%s: out of memory", name);
     j->d.err = jpeg_std_error(&j->err.pub);
@@ -124,6 +124,12 @@ int tc_image_decode_jpeg(const uint8_t *buf, size_t len, const char *name, int64
     }
     const int cmyk = j->d.jpeg_color_space == JCS_CMYK || j->d.jpeg_color_space == JCS_YCCK;
     j->d.out_color_space = cmyk ? JCS_CMYK : JCS_RGB; /* grey is replicated to RGB by libjpeg */
+    if (draft_min_side > 0) {
+        /* PIL's JpegImageFile.draft: scale = min(w // s, h // s), rounded down to 8, 4, 2 or 1. */
+        int64_t k = w / draft_min_side < h / draft_min_side ? w / draft_min_side : h / draft_min_side;
+        j->d.scale_num = 1;
+        j->d.scale_denom = k >= 8 ? 8 : k >= 4 ? 4 : k >= 2 ? 2 : 1;
+    }
     jpeg_start_decompress(&j->d);
     const int ow = (int)j->d.output_width, oh = (int)j->d.output_height;
     j->rgb = malloc((size_t)ow * oh * 3);

@@ -12,6 +12,7 @@ Everything it writes is committed, so the C tests need no Python.
   decode.txt + decode.bin     PIL decodes (convert("RGB"), ImageOps.exif_transpose where noted), raw RGB8
   prep.txt + prep.bin         full preprocessing pipelines (float32 CHW or patch rows), see below
   geometry/                   resize + centre crop at the real model sizes (448, 384, 224) as PNG
+  draft/                      PIL draft-mode (DCT-scaled) JPEG decodes as PNG: <stem>_s<min side>.png
 
 Manifest lines: "<key fields...> <w> <h> <byte offset>" (floats: "<name> <count> <byte offset>").
 resize.bin.z is one zlib stream (offsets refer to the uncompressed bytes) to keep the repository small.
@@ -334,10 +335,21 @@ def make_prep_goldens():
     open(path("prep.bin"), "wb").write(bytes(blob))
 
 
+def make_draft_goldens():
+    """PIL's JPEG draft mode (libjpeg DCT scaling): im.draft("RGB", (s, s)) then convert("RGB")."""
+    for src, s in (("sources/coffee_full.jpg", 50), ("sources/coffee_full.jpg", 100), ("sources/coffee_full.jpg", 150),
+                   ("sources/coffee_full.jpg", 400), ("sources/rocket.jpg", 20), ("decode/cmyk.jpg", 10)):
+        im = Image.open(path(*src.split("/")))
+        im.draft("RGB", (s, s))
+        stem = os.path.splitext(os.path.basename(src))[0]
+        im.convert("RGB").save(path("draft", f"{stem}_s{s}.png"))
+
+
 if __name__ == "__main__":
     srcs = make_sources()
     make_resize_goldens(srcs)
     make_decode_files()
     make_bad_files()
     make_prep_goldens()
+    make_draft_goldens()
     print("ok")
