@@ -161,6 +161,13 @@ int main(void) {
         }
     TC_CHECK(okv, "slice/transpose grads accumulate into the parameter's grad slab");
 
+    /* 6. thread count: TAICHU_THREADS when n = 0, and OpenMP follows */
+    setenv("TAICHU_THREADS", "1", 1);
+    TC_CHECK(tc_set_threads(0) == 1 && omp_get_max_threads() == 1, "TAICHU_THREADS=1 honoured");
+    unsetenv("TAICHU_THREADS");
+    TC_CHECK(tc_set_threads(3) == 3 && omp_get_max_threads() == 3 && tc_get_threads() == 3, "explicit count");
+    TC_CHECK(tc_set_threads(0) >= 1, "default: the online cores");
+
     free(g1);
     free(ones);
     free(m1);

@@ -92,8 +92,12 @@ static void naive_attention(const float *q, const float *k, const float *v, int 
                     double d = 0;
                     for (int c = 0; c < dh; c++) d += (double)q[(b * Tq + i) * D + h * dh + c] * k[(b * Tk + j) * D + h * dh + c];
                     d /= sqrt((double)dh);
-                    if (valid) d += (1.0 - valid[b * Tk + j]) * -10000.0;
-                    if (causal && j > i) d += -10000.0;
+                    /* the masked score is an fp32 number (spacing 1e-3 near -10000), in the engine, in
+                     * torch and in the original alike: round it the same way here */
+                    float sf = (float)d;
+                    if (valid) sf += (1.0f - valid[b * Tk + j]) * -10000.0f;
+                    if (causal && j > i) sf += -10000.0f;
+                    d = sf;
                     s[j] = d;
                     mx = fmax(mx, d);
                 }
@@ -110,6 +114,7 @@ static void naive_attention(const float *q, const float *k, const float *v, int 
 static void check_attention(tc_graph *g) {
     struct { int B, Tq, Tk, D, H, mask, causal; } cs[] = {
         {3, 7, 7, 16, 4, 0, 0}, {3, 7, 7, 16, 4, 1, 0}, {2, 9, 9, 12, 3, 1, 1}, {2, 5, 11, 16, 2, 1, 0}, {1, 33, 33, 64, 1, 0, 1},
+        {3, 4, 2, 8, 2, 1, 0}, /* batch 2 has no valid key at all: uniform weights, as in OPT */
     };
     for (int c = 0; c < (int)(sizeof cs / sizeof cs[0]); c++) {
         int B = cs[c].B, Tq = cs[c].Tq, Tk = cs[c].Tk, D = cs[c].D, H = cs[c].H;
