@@ -40,11 +40,30 @@ sp=$("$TAICHU" score caption --pred "$D/cli_pred.json" --gt "$D/cli_gt.json" --j
 [ "$(jget "$sp" Bleu_1)" != "$(jget "$cap" Bleu_1)" ] || fail "space segmentation gave the char scores"
 grep -q '"segment": "space"' <<<"$sp" || fail "segment space not reported"
 
+# retrieval recall from score matrices (both tie rules; grouped 5 captions per image or a txt2img map)
+rkeys="img_r1 img_r5 img_r10 img_r_mean txt_r1 txt_r5 txt_r10 txt_r_mean r_mean"
+check_ret() { # section, args...
+    local sec=$1; shift
+    local o; o=$("$TAICHU" score retrieval --i2t "$D/cli_i2t.npy" --json "$@")
+    for k in $rkeys; do
+        got=$(jget "$o" $k); want=$(expect $sec $k)
+        [ -n "$got" ] && [ -n "$want" ] || fail "retrieval $sec $k: missing (got '$got' want '$want')"
+        close "$got" "$want" || fail "retrieval $sec $k: got $got want $want"
+    done
+    echo "retrieval $sec: matches the Python reference"
+}
+check_ret grouped_pessimistic
+check_ret grouped_argsort --ties argsort
+check_ret map_pessimistic --txt2img "$D/cli_txt2img.npy"
+rt=$("$TAICHU" score retrieval --i2t "$D/cli_i2t.npy")
+grep -q '| IR@1 .*| TR@10 .*| mean' <<<"$rt" || fail "retrieval table: $rt"
+grep -q 'IR = text->image' <<<"$rt" || fail "retrieval naming line"
+
 # errors name the file and the entry
 err() { # expected-substring, command...
     local want=$1; shift
     if "$@" >"$T/out" 2>"$T/err"; then fail "expected failure: $*"; fi
-    grep -q -- "$want" "$T/err" || { cat "$T/err" >&2; fail "message lacks '$want'"; }
+    grep -qF -- "$want" "$T/err" || { cat "$T/err" >&2; fail "message lacks '$want'"; }
 }
 echo '[{"image_id": "000012", "caption": "一只狗"}, {"image_id": "424242", "caption": "猫"}]' >"$T/p1.json"
 err 'p1.json: entry 1: image_id "424242" is not in' "$TAICHU" score caption --pred "$T/p1.json" --gt "$D/cli_gt.json"
@@ -58,6 +77,9 @@ echo '{"000012": []}' >"$T/g1.json"
 err 'g1.json: image "000012": expected a non-empty array' "$TAICHU" score caption --pred "$T/p1.json" --gt "$T/g1.json"
 err 'no-such.json' "$TAICHU" score caption --pred "$T/no-such.json" --gt "$D/cli_gt.json"
 err '--segment: expected "char" or "space"' "$TAICHU" score caption --pred "$T/p1.json" --gt "$D/cli_gt.json" --segment jieba
+err 'cli_i2t.npy: 60 texts is not 12 images x 7 captions' "$TAICHU" score retrieval --i2t "$D/cli_i2t.npy" --captions-per-image 7
+err 'cli_txt2img.npy: expected a [60 x 12]' "$TAICHU" score retrieval --i2t "$D/cli_i2t.npy" --t2i "$D/cli_txt2img.npy"
+err 'ties: expected "pessimistic" or "argsort"' "$TAICHU" score retrieval --i2t "$D/cli_i2t.npy" --ties random
 if "$TAICHU" score --pred "$T/p1.json" --gt "$D/cli_gt.json" 2>/dev/null; then fail "missing task accepted"; fi
 [ ! -e "$T/never.json" ] || fail "unexpected output"
 echo "cli_score: ok"

@@ -609,6 +609,61 @@ def check_against_meteor_java(items, classes):
             print("METEOR 1.5 (Java) agrees on items[%d:]: %.6f" % (lo, mine))
 
 
+def write_npy(path, data, shape, dtype):
+    """Minimal .npy writer (no numpy needed): dtype '<f4' or '<i8', C order."""
+    import struct
+    header = "{'descr': '%s', 'fortran_order': False, 'shape': (%s), }" % (
+        dtype, ", ".join(str(d) for d in shape) + ("," if len(shape) == 1 else ""))
+    pad = 64 - (10 + len(header) + 1) % 64
+    header = header + " " * pad + "\n"
+    fmt = "<%d%s" % (len(data), "f" if dtype == "<f4" else "q")
+    with open(path, "wb") as f:
+        f.write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode("latin1"))
+        f.write(struct.pack(fmt, *data))
+
+
+def _rank(row, gts, rule):
+    best = None
+    for gi in gts:
+        if rule == "pessimistic":
+            rk = sum(1 for j in range(len(row)) if row[j] > row[gi] or (row[j] == row[gi] and j != gi))
+        else:
+            rk = sorted(range(len(row)), key=lambda j: (row[j], j))[::-1].index(gi)
+        best = rk if best is None else min(best, rk)
+    return best
+
+
+def retrieval_expect(i2t, txt2img, rule):
+    n_img, n_txt = len(i2t), len(i2t[0])
+    tr_ranks = [_rank(i2t[i], [t for t in range(n_txt) if txt2img[t] == i], rule) for i in range(n_img)]
+    t2i = [[i2t[i][t] for i in range(n_img)] for t in range(n_txt)]
+    ir_ranks = [_rank(t2i[t], [txt2img[t]], rule) for t in range(n_txt)]
+    rec = lambda ranks: [100.0 * sum(1 for r in ranks if r < k) / len(ranks) for k in (1, 5, 10)]
+    ir, tr = rec(ir_ranks), rec(tr_ranks)
+    ir_mean, tr_mean = sum(ir) / 3, sum(tr) / 3
+    return {"img_r1": ir[0], "img_r5": ir[1], "img_r10": ir[2], "img_r_mean": ir_mean,
+            "txt_r1": tr[0], "txt_r5": tr[1], "txt_r10": tr[2], "txt_r_mean": tr_mean,
+            "r_mean": (ir_mean + tr_mean) / 2}
+
+
+def write_retrieval_fixtures():
+    """12 images x 60 texts with many ties (scores on a coarse grid) for tests/cli_score.sh."""
+    g = LCG(99)
+    n_img, n_txt = 12, 60
+    grouped = [t // 5 for t in range(n_txt)]
+    shuffled = [(t * 7) % n_img for t in range(n_txt)]  # image of text t in a non-grouped layout
+    i2t = [[0.25 * g.below(5) for _ in range(n_txt)] for _ in range(n_img)]
+    for t in range(n_txt):  # make the GT pairs likelier to rank high
+        if g.below(2):
+            i2t[grouped[t]][t] = 1.0
+    flat = [x for row in i2t for x in row]
+    write_npy(os.path.join(HERE, "cli_i2t.npy"), flat, (n_img, n_txt), "<f4")
+    write_npy(os.path.join(HERE, "cli_txt2img.npy"), shuffled, (n_txt,), "<i8")
+    return {"grouped_pessimistic": retrieval_expect(i2t, grouped, "pessimistic"),
+            "grouped_argsort": retrieval_expect(i2t, grouped, "argsort"),
+            "map_pessimistic": retrieval_expect(i2t, shuffled, "pessimistic")}
+
+
 def write_cli_fixtures(items):
     """Small files in the original formats for tests/cli_score.sh, with the expected scores."""
     sub = items[:40] + items[360:]
@@ -631,6 +686,7 @@ def write_cli_fixtures(items):
     acc = 100.0 * sum(norm(x["candidate"]) == norm(x["references"][0]) for x in vqa_scored) / len(vqa_scored)
     expected = {"caption": score_all(sub)["corpus"], "vqa": dict(score_all(vqa_scored)["corpus"], accuracy=acc),
                 "images": len(sub), "questions": len(vqa_items)}
+    expected.update(write_retrieval_fixtures())
     for name, obj in (("cli_gt.json", gt), ("cli_pred.json", pred), ("cli_vqa_gt.json", vqa_gt),
                       ("cli_vqa_pred.json", vqa_pred), ("cli_expected.json", expected)):
         with open(os.path.join(HERE, name), "w", encoding="utf-8") as f:
