@@ -28,6 +28,9 @@
 #define MC TC_GEMM_MC
 #define NC TC_GEMM_NC
 #define NV (NR / 16)
+#ifndef TC_GEMM_DIRECT_A_MAX_MACS
+#define TC_GEMM_DIRECT_A_MAX_MACS (1L << 20)
+#endif
 
 #define TC_AVX512 __attribute__((target("avx512f,avx512dq,avx512vl,avx512bw,avx2,fma")))
 
@@ -63,6 +66,7 @@ typedef struct {
     int direct_b; /* B is read in place (no transpose, small M): no packing, no barriers */
     int split_n;  /* threads split the N micro-panels (else the M micro-panels) */
     int shared_b; /* M split with one B panel packed by the whole team (barriers), else private B */
+    int direct_a; /* A is read in place (small problems: packing would not pay for itself) */
 } gemm_prob;
 
 static inline __mmask16 lane_mask(int n) { /* first n (0..16) lanes */
@@ -210,8 +214,10 @@ static a_prefetch a_prefetch_for(const gemm_prob *P, int i0, int i1, int p0, int
  * each MR are used); b: [kc] rows of NR floats, row stride ldb (NR when packed, the caller's ldb when B is
  * read in place); m[v] masks the valid columns of vector v; rows = valid rows (<= R). Inlined with a
  * constant R, the loops over i and v unroll fully and acc lives in zmm registers (28 for 14×32).
- * Row tails use the smallest even R >= rows, so M = 64 or 2048 waste at most one row of FMAs. */
-TC_AVX512 static inline __attribute__((always_inline)) void kernel_body(const int R, int kc, const float *restrict a,
+ * Row tails use the smallest even R >= rows, so M = 64 or 2048 waste at most one row of FMAs.
+ * packed = 0 (small problems, see direct_a): A is read in place, element (i, k) at a[i·rsa + k·csa]. */
+TC_AVX512 static inline __attribute__((always_inline)) void kernel_body(const int R, const int packed, int kc,
+                                                                       const float *restrict a, long rsa, long csa,
                                                                        const float *restrict b, long ldb,
                                                                        const __mmask16 *m, float *restrict c,
                                                                        long ldc, int rows, float alpha, float beta,
@@ -229,23 +235,25 @@ TC_AVX512 static inline __attribute__((always_inline)) void kernel_body(const in
     const char *pline = pf->base, *pp = pf->base;
     int prow = 0;
     for (int k = 0; k < kc; k++) {
-        _mm_prefetch(pp, _MM_HINT_T0);
-        pp += pf->stride;
-        if (++prow == pf->rows) {
-            prow = 0;
-            pline += 64;
-            pp = pline;
+        if (packed) {
+            _mm_prefetch(pp, _MM_HINT_T0);
+            pp += pf->stride;
+            if (++prow == pf->rows) {
+                prow = 0;
+                pline += 64;
+                pp = pline;
+            }
         }
         __m512 bv[NV];
 #pragma GCC unroll 4
         for (int v = 0; v < NV; v++) bv[v] = _mm512_maskz_loadu_ps(mv[v], b + 16 * v);
 #pragma GCC unroll 16
         for (int i = 0; i < R; i++) {
-            __m512 ai = _mm512_set1_ps(a[i]);
+            __m512 ai = _mm512_set1_ps(packed ? a[i] : a[i * rsa]);
 #pragma GCC unroll 4
             for (int v = 0; v < NV; v++) acc[i][v] = _mm512_fmadd_ps(ai, bv[v], acc[i][v]);
         }
-        a += MR;
+        a += packed ? MR : csa;
         b += ldb;
     }
     __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
@@ -263,26 +271,34 @@ TC_AVX512 static inline __attribute__((always_inline)) void kernel_body(const in
     }
 }
 
-typedef void (*kernel_fn)(int kc, const float *restrict a, const float *restrict b, long ldb, const __mmask16 *m,
-                          float *restrict c, long ldc, int rows, float alpha, float beta, const a_prefetch *pf);
-#define DEF_KERNEL(R)                                                                                         \
-    TC_AVX512 static void kernel_r##R(int kc, const float *restrict a, const float *restrict b, long ldb,     \
-                                      const __mmask16 *m, float *restrict c, long ldc, int rows, float alpha, \
-                                      float beta, const a_prefetch *pf) {                                     \
-        kernel_body(R, kc, a, b, ldb, m, c, ldc, rows, alpha, beta, pf);                                      \
+typedef void (*kernel_fn)(int kc, const float *restrict a, long rsa, long csa, const float *restrict b, long ldb,
+                          const __mmask16 *m, float *restrict c, long ldc, int rows, float alpha, float beta,
+                          const a_prefetch *pf);
+#define DEF_KERNEL(R, P, NAME)                                                                                \
+    TC_AVX512 static void NAME(int kc, const float *restrict a, long rsa, long csa, const float *restrict b,  \
+                               long ldb, const __mmask16 *m, float *restrict c, long ldc, int rows,           \
+                               float alpha, float beta, const a_prefetch *pf) {                               \
+        kernel_body(R, P, kc, a, rsa, csa, b, ldb, m, c, ldc, rows, alpha, beta, pf);                         \
     }
-DEF_KERNEL(2)
-DEF_KERNEL(4)
-DEF_KERNEL(6)
-DEF_KERNEL(8)
-DEF_KERNEL(10)
-DEF_KERNEL(12)
-DEF_KERNEL(14)
+#define DEF_KERNELS(R) DEF_KERNEL(R, 1, kernel_r##R) DEF_KERNEL(R, 0, kernel_direct_r##R)
+DEF_KERNELS(2)
+DEF_KERNELS(4)
+DEF_KERNELS(6)
+DEF_KERNELS(8)
+DEF_KERNELS(10)
+DEF_KERNELS(12)
+DEF_KERNELS(14)
+#undef DEF_KERNELS
 #undef DEF_KERNEL
-_Static_assert(MR == 14, "the kernel table below covers MR = 14");
-static const kernel_fn kernel_for_rows[MR + 1] = {NULL,        kernel_r2,  kernel_r2,  kernel_r4,  kernel_r4,
-                                                  kernel_r6,   kernel_r6,  kernel_r8,  kernel_r8,  kernel_r10,
-                                                  kernel_r10,  kernel_r12, kernel_r12, kernel_r14, kernel_r14};
+_Static_assert(MR == 14, "the kernel tables below cover MR = 14");
+/* [packed][rows] */
+static const kernel_fn kernel_for_rows[2][MR + 1] = {
+    {NULL, kernel_direct_r2, kernel_direct_r2, kernel_direct_r4, kernel_direct_r4, kernel_direct_r6,
+     kernel_direct_r6, kernel_direct_r8, kernel_direct_r8, kernel_direct_r10, kernel_direct_r10, kernel_direct_r12,
+     kernel_direct_r12, kernel_direct_r14, kernel_direct_r14},
+    {NULL, kernel_r2, kernel_r2, kernel_r4, kernel_r4, kernel_r6, kernel_r6, kernel_r8, kernel_r8, kernel_r10,
+     kernel_r10, kernel_r12, kernel_r12, kernel_r14, kernel_r14},
+};
 
 /* One thread's share of the loop nest. With shared_b the team packs one B panel together and meets at
  * two barriers per KC step; otherwise each thread packs the B micro-panels it uses into its own buffer
@@ -324,7 +340,7 @@ TC_AVX512 static void gemm_thread(const gemm_prob *P, int nt, int tid, float *bs
                 int mc = m_hi - ic < MC ? m_hi - ic : MC;
                 /* A micro-panels are packed lazily during the first jp pass, each right after the
                  * kernel before it prefetched its source (the first one is packed cold). */
-                if (n_hi > n_lo) pack_a(P, ic, mc < MR ? mc : MR, pc, kc, apack);
+                if (n_hi > n_lo && !P->direct_a) pack_a(P, ic, mc < MR ? mc : MR, pc, kc, apack);
                 for (int jp = n_lo; jp < n_hi; jp++) {
                     int nr = nc - jp * NR < NR ? nc - jp * NR : NR;
                     const float *bp;
@@ -341,9 +357,16 @@ TC_AVX512 static void gemm_thread(const gemm_prob *P, int nt, int tid, float *bs
                     float *cp = P->C + (size_t)ic * P->ldc + jc + jp * NR;
                     for (int ir = 0; ir < mc; ir += MR) {
                         int rows = mc - ir < MR ? mc - ir : MR;
+                        if (P->direct_a) {
+                            long i = ic + ir;
+                            const float *ap = P->ta ? P->A + (size_t)pc * P->lda + i : P->A + (size_t)i * P->lda + pc;
+                            kernel_for_rows[0][rows](kc, ap, P->ta ? 1 : P->lda, P->ta ? P->lda : 1, bp, ldbp, m,
+                                                     cp + (size_t)ir * P->ldc, P->ldc, rows, P->alpha, beta, NULL);
+                            continue;
+                        }
                         a_prefetch pf = a_prefetch_for(P, ic + ir + MR, jp == n_lo ? ic + mc : 0, pc, kc, apack);
-                        kernel_for_rows[rows](kc, apack + (size_t)ir * kc, bp, ldbp, m, cp + (size_t)ir * P->ldc,
-                                              P->ldc, rows, P->alpha, beta, &pf);
+                        kernel_for_rows[1][rows](kc, apack + (size_t)ir * kc, 1, MR, bp, ldbp, m,
+                                                 cp + (size_t)ir * P->ldc, P->ldc, rows, P->alpha, beta, &pf);
                         if (jp == n_lo && ir + MR < mc)
                             pack_a(P, ic + ir + MR, mc - ir - MR < MR ? mc - ir - MR : MR, pc, kc,
                                    apack + (size_t)(ir + MR) * kc);
@@ -366,9 +389,12 @@ static double split_balance(int units, int nt) {
 void tc_sgemm_avx512(int transA, int transB, int M, int N, int K, float alpha, const float *A, long lda,
                      const float *B, long ldb, float beta, float *C, long ldc, int nthreads) {
     if (M <= 0 || N <= 0 || K <= 0) return; /* the caller handles K == 0 / alpha == 0 (pure scaling) */
-    gemm_prob P = {transA, transB, M, N, K, alpha, beta, A, B, lda, ldb, ldc, C, 0, 0, 0};
+    gemm_prob P = {transA, transB, M, N, K, alpha, beta, A, B, lda, ldb, ldc, C, 0, 0, 0, 0};
     /* Small M: packing B would cost as much as the multiply saves, so read it in place (needs rows). */
     P.direct_b = !transB && M <= 64;
+    /* Small problems (attention per head, 64×64×64): A is used by few B micro-panels and packing it
+     * costs more than the strided broadcasts it saves. */
+    P.direct_a = (long)M * N * K <= TC_GEMM_DIRECT_A_MAX_MACS;
     int mpanels = (M + MR - 1) / MR, npanels = (N + NR - 1) / NR;
     if (nthreads > mpanels && nthreads > npanels) nthreads = mpanels > npanels ? mpanels : npanels;
     if (nthreads <= 1) {
