@@ -1,6 +1,8 @@
 /* Caption metrics on hand-computed cases (token ids), METEOR alignment details, error handling. */
 #include "eval/caption_metrics.h"
 #include "eval/caption_score.h"
+#include "eval/segment.h"
+#include "eval/table.h"
 
 #include "core/error.h"
 #include "tc_test.h"
@@ -143,7 +145,44 @@ static void text_api(void) {
     free(js);
 }
 
+static void segmentation_and_table(void) {
+    tc_tokdict *v = tc_tokdict_new();
+    int32_t *toks = NULL;
+    int n = 0, cap = 0;
+    /* invalid UTF-8 (a lone continuation byte, a truncated sequence) -> one U+FFFD token per bad byte */
+    int k = tc_segment(v, "\x80狗\xe7\x8b", TC_SEGMENT_CHAR, &toks, &n, &cap);
+    TC_CHECK(k == 4 && toks[2] == toks[0] && strcmp(tc_tokdict_str(v, toks[1]), "狗") == 0 &&
+                 strcmp(tc_tokdict_str(v, toks[0]), "\xef\xbf\xbd") == 0, "invalid UTF-8: %d tokens", k);
+    /* equal strings intern to one id, across many distinct tokens (forces the table to grow) */
+    char buf[16];
+    for (int i = 0; i < 5000; i++) {
+        snprintf(buf, sizeof buf, "w%d", i);
+        tc_tokdict_intern(v, buf, strlen(buf));
+    }
+    TC_CHECK(tc_tokdict_intern(v, "w1234", 5) == tc_tokdict_intern(v, "w1234", 5), "interning is stable");
+    TC_CHECK(tc_tokdict_intern(v, "狗", 3) == toks[1], "id survives growth");
+    free(toks);
+    tc_tokdict_free(v);
+    tc_segment_mode m;
+    TC_CHECK(tc_segment_mode_parse("space", &m) == 0 && m == TC_SEGMENT_SPACE, "parse space");
+    TC_CHECK(tc_segment_mode_parse("jieba", &m) == -1, "jieba is not offered");
+
+    TC_CHECK(tc_display_width("狗a") == 3, "display width %d", tc_display_width("狗a"));
+    FILE *f = tmpfile();
+    TC_CHECK(f != NULL, "tmpfile");
+    if (!f) return;
+    const char *hdr[2] = {"model", "R@1"}, *cells[4] = {"OPT 紫东太初", "69.6", "CLIP", "62.7"};
+    tc_table_print(f, 2, hdr, 2, cells);
+    rewind(f);
+    char out[512] = {0};
+    size_t got = fread(out, 1, sizeof out - 1, f);
+    fclose(f);
+    TC_CHECK(got > 0 && strstr(out, "| model        | R@1  |\n| ------------ | ---- |\n| OPT 紫东太初 | 69.6 |\n") != NULL,
+             "table:\n%s", out);
+}
+
 int main(void) {
+    segmentation_and_table();
     bleu_hand();
     rouge_hand();
     cider_hand();
