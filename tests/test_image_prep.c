@@ -192,6 +192,13 @@ static void check_augment(void) {
         tc_image_free(&d);
     }
     TC_CHECK(flips > 5 && flips < 35, "flip about half the time: %d/40", flips);
+    /* v2 presets: OpenCV cubic for pretraining, OpenCV bilinear for captioning. */
+    tc_image_aug p2 = tc_image_aug_v2(48, 0), c2 = tc_image_aug_v2(48, 1);
+    TC_CHECK(p2.scale_min == 0.2 && p2.method == TC_RESIZE_CV_CUBIC && c2.scale_min == 0.5 &&
+                 c2.method == TC_RESIZE_CV_LINEAR,
+             "v2 presets");
+    TC_CHECK(tc_image_augment(&img, &p2, &r1, &a) == 0 && a.w == 48 && a.h == 48, "%s", tc_error_get());
+    tc_image_free(&a);
     cfg.scale_min = 0;
     TC_CHECK(tc_image_augment(&img, &cfg, &r1, &a) == -1 && strstr(tc_error_get(), "scale"), "scale checked");
     tc_image_free(&img);

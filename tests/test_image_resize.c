@@ -1,4 +1,4 @@
-/* Resize goldens: cv2.resize(INTER_LINEAR) and PIL Image.resize(BILINEAR/BICUBIC) outputs made by
+/* Resize goldens: cv2.resize(INTER_LINEAR, INTER_CUBIC) and PIL Image.resize(BILINEAR/BICUBIC) outputs made by
  * tests/data/image/make_goldens.py from real photos (skimage's data), up- and down-scaling, odd and
  * non-square sizes. The implementation reproduces both libraries' fixed-point arithmetic, so the
  * outputs must be identical: the tolerance is 0 (the issue allows 1; we hold to exact). */
@@ -12,6 +12,7 @@ static int method_of(const char *s) {
     if (!strcmp(s, "cv_linear")) return TC_RESIZE_CV_LINEAR;
     if (!strcmp(s, "pil_bilinear")) return TC_RESIZE_PIL_BILINEAR;
     if (!strcmp(s, "pil_bicubic")) return TC_RESIZE_PIL_BICUBIC;
+    if (!strcmp(s, "cv_cubic")) return TC_RESIZE_CV_CUBIC;
     return -1;
 }
 
@@ -80,7 +81,7 @@ int main(void) {
     tc_image_free(&src);
     printf("resize goldens: %d cases, %d exact, worst difference %d; %d windows exact\n", cases, exact, worst,
            windows);
-    TC_CHECK(cases >= 150, "expected the full golden set, got %d cases", cases);
+    TC_CHECK(cases >= 220, "expected the full golden set, got %d cases", cases);
 
     /* Same-size resize is a copy; bad arguments are errors, not crashes. */
     tc_image a, b;
@@ -91,6 +92,8 @@ int main(void) {
     TC_CHECK(tc_image_resize(&a, 0, 4, TC_RESIZE_CV_LINEAR, &b) == -1 && b.rgb == NULL, "zero width refused");
     TC_CHECK(strstr(tc_error_get(), "expected positive") != NULL, "message: %s", tc_error_get());
     TC_CHECK(tc_image_resize(&a, 3, 3, (tc_resize_method)9, &b) == -1, "unknown method refused");
+    TC_CHECK(tc_image_resize(&a, 3, 3, TC_RESIZE_CV_CUBIC, &b) == 0 && b.w == 3, "cubic from 5x4");
+    tc_image_free(&b);
     TC_CHECK(tc_image_resize_window(&a, 8, 8, 4, 4, 5, 1, TC_RESIZE_CV_LINEAR, &b) == -1 &&
                  strstr(tc_error_get(), "window"),
              "window outside the output refused");

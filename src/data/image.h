@@ -66,6 +66,8 @@ typedef enum tc_resize_method {
     TC_RESIZE_CV_LINEAR = 0,   /* cv2.resize(..., INTER_LINEAR): no antialias, 11-bit fixed point (v1) */
     TC_RESIZE_PIL_BILINEAR = 1, /* PIL Image.resize(BILINEAR): triangle filter widened when shrinking */
     TC_RESIZE_PIL_BICUBIC = 2,  /* PIL Image.resize(BICUBIC): Keys a=-0.5, widened when shrinking */
+    TC_RESIZE_CV_CUBIC = 3,     /* cv2.resize(..., INTER_CUBIC): a=-0.75, 4x4 taps, no antialias; what
+                                   MindSpore's c_transforms use for Inter.BICUBIC (v2's RandomResizedCrop) */
 } tc_resize_method;
 
 /* Resize src to w×h into dst (allocated here). Same-size input is copied. */
@@ -158,6 +160,9 @@ typedef struct tc_image_aug {
 } tc_image_aug;
 
 tc_image_aug tc_image_aug_default(int size); /* scale (0.08,1), ratio (3/4,4/3), flip 0.5, PIL bicubic */
+/* The v2 original's settings (MindSpore c_transforms, i.e. OpenCV kernels): pretraining scale (0.2,1)
+ * with INTER_CUBIC; caption fine-tuning (caption = 1) scale (0.5,1) with INTER_LINEAR. */
+tc_image_aug tc_image_aug_v2(int size, int caption);
 
 /* torchvision RandomResizedCrop.get_params with tc_rng: 10 tries, then the centre-crop fallback.
  * Writes the crop box x, y, w, h. */

@@ -18,6 +18,13 @@ tc_image_aug tc_image_aug_default(int size) {
     return a;
 }
 
+tc_image_aug tc_image_aug_v2(int size, int caption) {
+    tc_image_aug a = tc_image_aug_default(size);
+    a.scale_min = caption ? 0.5 : 0.2;
+    a.method = caption ? TC_RESIZE_CV_LINEAR : TC_RESIZE_CV_CUBIC;
+    return a;
+}
+
 static double uniform(tc_rng *r, double a, double b) { return a + (b - a) * (double)tc_rng_uniform(r); }
 
 void tc_image_rrc_params(int w, int h, double smin, double smax, double rmin, double rmax, tc_rng *rng, int *bx,

@@ -165,6 +165,105 @@ static int cv_linear(const tc_image *src, int dw, int dh, int ox, int oy, tc_ima
 }
 
 /* ------------------------------------------------------------------------------------------------ */
+/* OpenCV INTER_CUBIC                                                                               */
+
+/* OpenCV's interpolateCubic (A = -0.75), in float as there. */
+static void cv_cubic_coeffs(float x, float *c) {
+    const float A = -0.75f;
+    c[0] = ((A * (x + 1) - 5 * A) * (x + 1) + 8 * A) * (x + 1) - 4 * A;
+    c[1] = ((A + 2) * x - (A + 3)) * x * x + 1;
+    c[2] = ((A + 2) * (1 - x) - (A + 3)) * (1 - x) * (1 - x) + 1;
+    c[3] = 1.f - c[0] - c[1] - c[2];
+}
+
+/* Tables for one axis: ofs[d] = floor of the source coordinate, 4 weights per output index; no clamping
+ * (borders replicate when pixels are fetched). */
+static void cv_cubic_tab(int ssize, int dsize, int *ofs, short *coef) {
+    double inv = (double)dsize / ssize, scale = 1.0 / inv;
+    for (int d = 0; d < dsize; d++) {
+        float f = (float)((d + 0.5) * scale - 0.5);
+        int s = (int)floorf(f);
+        f -= (float)s;
+        float c[4];
+        cv_cubic_coeffs(f, c);
+        ofs[d] = s;
+        for (int k = 0; k < 4; k++) coef[4 * d + k] = cv_round_short(c[k] * CV_COEF_SCALE);
+    }
+}
+
+/* HResizeCubic: taps at columns s-1..s+2, replicated at the borders. */
+static void cv_hcubic(const uint8_t *src, int sw, int *dst, int x0, int x1, const int *ofs, const short *a) {
+    for (int d = x0; d < x1; d++, dst += 3) {
+        const short *w = a + 4 * d;
+        int v0 = 0, v1 = 0, v2 = 0;
+        for (int j = 0; j < 4; j++) {
+            const uint8_t *p = src + clampi(ofs[d] - 1 + j, 0, sw - 1) * 3;
+            v0 += p[0] * w[j];
+            v1 += p[1] * w[j];
+            v2 += p[2] * w[j];
+        }
+        dst[0] = v0; dst[1] = v1; dst[2] = v2;
+    }
+}
+
+/* VResizeCubic for uint8. OpenCV (baseline SSE build) runs its SIMD loop over the first n - n % 8 values
+ * of a row in float (weights scaled by 2^-22, s0*b0 + (s1*b1 + (s2*b2 + s3*b3)), unfused, rounded half
+ * to even, saturated) and the remaining tail in integers ((sum + 2^21) >> 22, saturated). Both are
+ * reproduced, per position, so every byte matches. */
+static void cv_vcubic(int *const r[4], uint8_t *o, int n, const short *b) {
+    const float scale = 1.f / (CV_COEF_SCALE * CV_COEF_SCALE);
+    const float f0 = b[0] * scale, f1 = b[1] * scale, f2 = b[2] * scale, f3 = b[3] * scale;
+    const int body = n - n % 8;
+    for (int i = 0; i < body; i++) {
+        float t = (float)r[3][i] * f3;
+        t = (float)r[2][i] * f2 + t;
+        t = (float)r[1][i] * f1 + t;
+        t = (float)r[0][i] * f0 + t;
+        long v = lrintf(t);
+        o[i] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+    }
+    for (int i = body; i < n; i++) {
+        int v = (r[0][i] * b[0] + r[1][i] * b[1] + r[2][i] * b[2] + r[3][i] * b[3] + (1 << 21)) >> 22;
+        o[i] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+    }
+}
+
+/* Note: the float body/tail split is by position in the *full* output row, so a window must keep it:
+ * the vertical pass runs over whole rows of the full width even when only a window is wanted. */
+static int cv_cubic(const tc_image *src, int dw, int dh, int ox, int oy, tc_image *dst) {
+    const int sw = src->w, sh = src->h, ow = dst->w, oh = dst->h;
+    int *xofs = malloc(sizeof(int) * dw), *yofs = malloc(sizeof(int) * dh);
+    short *alpha = malloc(sizeof(short) * 4 * dw), *beta = malloc(sizeof(short) * 4 * dh);
+    int *rows = malloc(sizeof(int) * 4 * 3 * (size_t)dw); /* [4][dw*3] horizontally resized rows */
+    uint8_t *line = malloc((size_t)dw * 3);
+    if (!xofs || !yofs || !alpha || !beta || !rows || !line) {
+        free(xofs); free(yofs); free(alpha); free(beta); free(rows); free(line);
+        return tc_error_set("image resize: out of memory");
+    }
+    cv_cubic_tab(sw, dw, xofs, alpha);
+    cv_cubic_tab(sh, dh, yofs, beta);
+    int have[4] = {-1, -1, -1, -1};
+    for (int d = oy; d < oy + oh; d++) {
+        int *r[4];
+        for (int k = 0; k < 4; k++) {
+            const int sy = clampi(yofs[d] - 1 + k, 0, sh - 1);
+            r[k] = rows + (size_t)k * 3 * dw;
+            if (have[k] == sy) continue;
+            int found = -1;
+            for (int q = k + 1; q < 4; q++)
+                if (have[q] == sy) { found = q; break; }
+            if (found >= 0) memcpy(r[k], rows + (size_t)found * 3 * dw, sizeof(int) * 3 * (size_t)dw);
+            else cv_hcubic(src->rgb + (size_t)sy * sw * 3, sw, r[k], 0, dw, xofs, alpha);
+            have[k] = sy;
+        }
+        cv_vcubic(r, line, 3 * dw, beta + 4 * d);
+        memcpy(dst->rgb + (size_t)(d - oy) * ow * 3, line + (size_t)ox * 3, (size_t)ow * 3);
+    }
+    free(xofs); free(yofs); free(alpha); free(beta); free(rows); free(line);
+    return 0;
+}
+
+/* ------------------------------------------------------------------------------------------------ */
 /* Pillow BILINEAR / BICUBIC                                                                        */
 
 #define PIL_PRECISION_BITS (32 - 8 - 2)
@@ -335,7 +434,8 @@ int tc_image_resize_window(const tc_image *src, int w, int h, int x, int y, int 
     if (x < 0 || y < 0 || cw <= 0 || ch <= 0 || x > w - cw || y > h - ch)
         return tc_error_set("image resize: window x=%d y=%d w=%d h=%d: expected inside the %dx%d output", x, y, cw, ch,
                             w, h);
-    if (method != TC_RESIZE_CV_LINEAR && method != TC_RESIZE_PIL_BILINEAR && method != TC_RESIZE_PIL_BICUBIC)
+    if (method != TC_RESIZE_CV_LINEAR && method != TC_RESIZE_PIL_BILINEAR && method != TC_RESIZE_PIL_BICUBIC &&
+        method != TC_RESIZE_CV_CUBIC)
         return tc_error_set("image resize: unknown method %d", (int)method);
     if (tc_image_alloc(dst, cw, ch)) return -1;
     int rc;
@@ -345,6 +445,8 @@ int tc_image_resize_window(const tc_image *src, int w, int h, int x, int y, int 
         rc = 0;
     } else if (method == TC_RESIZE_CV_LINEAR) {
         rc = cv_linear(src, w, h, x, y, dst);
+    } else if (method == TC_RESIZE_CV_CUBIC) {
+        rc = cv_cubic(src, w, h, x, y, dst);
     } else {
         rc = pil_resize(src, w, h, x, y, dst, method == TC_RESIZE_PIL_BICUBIC);
     }

@@ -8,7 +8,7 @@ Everything it writes is committed, so the C tests need no Python.
   sources/   small crops of python3-skimage's real photos (PNG, JPEG)
   decode/    layout/EXIF test files made with PIL (and cv2 for 16-bit RGB)
   bad/       broken files (skimage's truncated.jpg, decompression bombs, a cut PNG)
-  resize.txt + resize.bin.z   cv2.resize(INTER_LINEAR), PIL resize(BILINEAR/BICUBIC) outputs, raw RGB8
+  resize.txt + resize.bin.z   cv2.resize(INTER_LINEAR, INTER_CUBIC), PIL resize(BILINEAR/BICUBIC) outputs, raw RGB8
   decode.txt + decode.bin     PIL decodes (convert("RGB"), ImageOps.exif_transpose where noted), raw RGB8
   prep.txt + prep.bin         full preprocessing pipelines (float32 CHW or patch rows), see below
   geometry/                   resize + centre crop at the real model sizes (448, 384, 224) as PNG
@@ -80,6 +80,7 @@ def make_resize_goldens(sources):
         for tw, th in resize_targets(w, h):
             outs = {
                 "cv_linear": cv2.resize(src, (tw, th), interpolation=cv2.INTER_LINEAR),
+                "cv_cubic": cv2.resize(src, (tw, th), interpolation=cv2.INTER_CUBIC),
                 "pil_bilinear": np.asarray(Image.fromarray(src).resize((tw, th), Image.BILINEAR)),
                 "pil_bicubic": np.asarray(Image.fromarray(src).resize((tw, th), Image.BICUBIC)),
             }
