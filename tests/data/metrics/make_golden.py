@@ -489,6 +489,19 @@ def segmentation_cases():
     return [{"text": t, "char": segment_char(t), "space": segment_space(t)} for t in texts]
 
 
+def _check_argsort_rule_with_numpy(cases):
+    """When numpy is importable, confirm the "argsort" rule is numpy's argsort(kind="stable")[::-1]."""
+    try:
+        import numpy as np
+    except ImportError:
+        return
+    for c in cases:
+        for q, row in enumerate(c["scores"]):
+            inds = np.argsort(np.array(row, dtype=np.float32), kind="stable")[::-1]
+            rk = min(int(np.where(inds == gi)[0][0]) for gi in c["gt"][q])
+            assert rk == c["expect"]["argsort"]["ranks"][q], (q, rk)
+
+
 def recall_cases():
     """Score matrices with ties, both tie rules; ranks by definition (pessimistic) and by a stable
     descending order equal to numpy's argsort(kind='stable')[::-1] (ties: higher index first)."""
@@ -519,6 +532,7 @@ def recall_cases():
                 ranks.append(best)
             out[rule] = {"ranks": ranks, "recall": [100.0 * sum(1 for r in ranks if r < k) / nq for k in ks]}
         cases.append({"scores": scores, "gt": gts, "k": ks, "expect": out})
+    _check_argsort_rule_with_numpy(cases)
     return cases
 
 
