@@ -22,7 +22,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     tc_rng rng;
     tc_rng_seed(&rng, size);
     tc_image aug;
-    tc_image_aug acfg = tc_image_aug_default(24);
+    tc_image_aug acfg = (size & 4) ? tc_image_aug_v2(24, (int)(size & 8)) : tc_image_aug_default(24);
     if (tc_image_augment(&img, &acfg, &rng, &aug) == 0) {
         uint8_t *png;
         size_t len;

@@ -5,6 +5,9 @@
  *    rows, vertical pass ((b0*(r0>>4))>>16) + ((b1*(r1>>4))>>16) + 2 >> 2. No antialiasing: when
  *    shrinking, only the 2×2 nearest source pixels count. An exact 2× reduction in both axes is
  *    computed by OpenCV as INTER_AREA (2×2 mean, (sum+2)>>2), and so here.
+ *  - OpenCV cv2.resize(INTER_CUBIC) on uint8 (MindSpore's Inter.BICUBIC): A = -0.75, 4 taps per axis,
+ *    replicated borders, integer horizontal pass, and a vertical pass that OpenCV computes partly in float
+ *    (its SIMD body) and partly in integers (the row tail); both are reproduced per position.
  *  - Pillow 9.x Image.resize(BILINEAR|BICUBIC) (Resample.c): a separable convolution whose support is
  *    widened by the reduction factor (antialiasing), weights normalised in double then rounded to 22-bit
  *    fixed point, horizontal pass first into uint8 (rounded, clipped), then the vertical pass.
