@@ -199,10 +199,9 @@ def clip_layer(x, P, pre, heads):
     return x + F.linear(h, P[pre + ".mlp.fc2.weight"], P[pre + ".mlp.fc2.bias"])
 
 
-def forward(c, P, pixels, ids, valid, rec, causal=False, tag=""):
-    heads, p = c["num_attention_heads"], c["patch_size"]
-    B, T = ids.shape
-    # ---- ViT
+def vit_forward(c, P, pixels, rec, tag=""):
+    """pixels [B, 3, S, S] -> [B, N+1, Dv]"""
+    p, B = c["patch_size"], pixels.shape[0]
     x = F.conv2d(pixels, P[VIT + "patch_embed.weight"], stride=p)        # [B, Dv, g, g]
     x = x.flatten(2).transpose(1, 2)                                       # [B, N, Dv]
     cls = P[VIT + "class_embedding"].view(1, 1, -1).expand(B, 1, -1)
@@ -215,24 +214,41 @@ def forward(c, P, pixels, ids, valid, rec, causal=False, tag=""):
         rec[tag + f"vit.layer.{i}"] = x
     img = layer_norm(x, P, VIT + "post_layernorm")
     rec[tag + "vit.out"] = img
-    # ---- text
+    return img
+
+
+def text_mask(valid, causal):
+    T = valid.shape[1]
+    mask = valid.unsqueeze(2) * valid.unsqueeze(1)                         # [B, T, T] outer product
+    return mask * torch.tril(torch.ones(T, T)) if causal else mask
+
+
+def text_forward(c, P, ids, valid, rec, causal=False, tag=""):
+    """ids [B, T], valid [B, T] -> [B, T, D]"""
+    T = ids.shape[1]
     pos = torch.arange(T)
     e = (F.embedding(ids.long(), P["uniter.embeddings.word_embeddings.embedding_table"])
          + F.embedding(pos, P["uniter.embeddings.position_embeddings.embedding_table"])
          + F.embedding(torch.zeros_like(pos), P["uniter.embeddings.token_type_embeddings.embedding_table"]))
     t = layer_norm(e, P, "uniter.embeddings.layernorm")
     rec[tag + "text.emb"] = t
-    mask = valid.unsqueeze(2) * valid.unsqueeze(1)                         # [B, T, T] outer product
-    if causal:
-        mask = mask * torch.tril(torch.ones(T, T))
+    mask = text_mask(valid, causal)
     for i in range(c["text_num_layers"]):
-        t = lib_block(t, P, f"uniter.embeddings.encoder.blocks.{i}", heads, mask)
+        t = lib_block(t, P, f"uniter.embeddings.encoder.blocks.{i}", c["num_attention_heads"], mask)
         rec[tag + f"text.layer.{i}"] = t
+    return t
+
+
+def forward(c, P, pixels, ids, valid, rec, causal=False, tag=""):
+    B = ids.shape[0]
+    img = vit_forward(c, P, pixels, rec, tag)
+    t = text_forward(c, P, ids, valid, rec, causal, tag)
     # ---- fusion
+    mask = text_mask(valid, causal)
     mem_mask = valid.unsqueeze(2) * torch.ones(B, 1, img.shape[1])
     f = t
     for i in range(c["num_hidden_layers"]):
-        f = lib_block(f, P, f"uniter.encoder.decoder.blocks.{i}", heads, mask, img, mem_mask)
+        f = lib_block(f, P, f"uniter.encoder.decoder.blocks.{i}", c["num_attention_heads"], mask, img, mem_mask)
         rec[tag + f"fusion.layer.{i}"] = f
     return img, t, f
 

@@ -142,6 +142,102 @@ void tc_opt_v2_free(tc_model *m) {
     m->impl = NULL;
 }
 
+/* ---------------------------------------------------------------- packed text stacks
+ * The text encoder and the fusion run their row-wise work (LayerNorms, every projection, the FFN) on the
+ * valid token rows only: padded query rows are garbage in the original (spec §1.3) and padded keys get
+ * -10000, i.e. exactly zero weight in fp32, so the valid rows come out identical while padded batches
+ * (captions are padded to 50 tokens, most are far shorter) skip that work. Only attention itself sees the
+ * padded [B, T] layout (its inputs scattered there, zero at padding). Padded rows of the result are 0. */
+
+/* Leaf view of `rows` consecutive [cols]-vectors of the slab starting at first (arena-owned: the tape keeps
+ * a pointer to it until the graph is reset). NULL when the three tensors are not adjacent in the slab. */
+static tc_tensor *adjacent_view(tc_graph *g, const tc_tensor *a, const tc_tensor *b, const tc_tensor *c, int d,
+                                int matrix) {
+    long step = matrix ? (long)d * d : d;
+    if (!(b->data == a->data + step && b->grad == a->grad + step && (!c || (c->data == b->data + step &&
+                                                                           c->grad == b->grad + step))))
+        return NULL;
+    tc_tensor *v = tc_graph_alloc(g, sizeof *v);
+    *v = *a;
+    int n = c ? 3 : 2;
+    v->ndim = matrix ? 2 : 1;
+    v->shape[0] = n * d;
+    v->shape[1] = matrix ? d : 1;
+    v->stride[0] = matrix ? d : 1;
+    v->stride[1] = 1;
+    v->shape[2] = v->shape[3] = v->stride[2] = v->stride[3] = 1;
+    v->node = -1;
+    v->base = NULL;
+    return v;
+}
+
+/* [n, k·d] projection of packed rows x [n, d] by the q|k|v (k = 3) or k|v (k = 2) linears of m. */
+static tc_tensor *proj_many(tc_graph *g, const tc_nn_mha *m, tc_tensor *x, int kv_only) {
+    const tc_nn_linear *first = kv_only ? &m->k : &m->q;
+    tc_tensor *w = adjacent_view(g, first->w, kv_only ? m->v.w : m->k.w, kv_only ? NULL : m->v.w, m->d, 1);
+    tc_tensor *b = adjacent_view(g, first->b, kv_only ? m->v.b : m->k.b, kv_only ? NULL : m->v.b, m->d, 0);
+    if (w && b) return tc_linear(g, x, w, b, TC_W_OUT_IN);
+    tc_tensor *parts[3];
+    int n = 0;
+    if (!kv_only) parts[n++] = tc_nn_linear_fwd(g, &m->q, x);
+    parts[n++] = tc_nn_linear_fwd(g, &m->k, x);
+    parts[n++] = tc_nn_linear_fwd(g, &m->v, x);
+    return tc_concat(g, parts, n, -1);
+}
+
+typedef struct packing {
+    const int32_t *rows; /* flat b·T + t of each valid token [n] */
+    int n, B, T;
+    const float *valid;  /* [B, T] */
+} packing;
+
+/* packed [n, c] -> [B, T, c] with zero rows at padding */
+static tc_tensor *unpack(tc_graph *g, const packing *pk, tc_tensor *x) {
+    int c = x->shape[x->ndim - 1], shape[3] = {pk->B, pk->T, c};
+    return tc_reshape(g, tc_scatter_rows(g, x, pk->rows, pk->n, pk->B * pk->T), 3, shape);
+}
+
+static tc_tensor *hidden_dropout(tc_graph *g, const tc_nn_mha *m, tc_tensor *y) {
+    return m->hidden_dropout > 0 ? tc_dropout(g, y, m->hidden_dropout) : y;
+}
+
+/* One library pre-LN block (tc_nn_block semantics) on packed rows x [n, d]; mem [B, S, d] for cross blocks. */
+static tc_tensor *packed_block(tc_graph *g, tc_nn_block *b, tc_tensor *x, const packing *pk, int causal,
+                               tc_tensor *mem) {
+    tc_nn_mha *a = &b->attn;
+    int d = a->d;
+    tc_tensor *qkv = unpack(g, pk, proj_many(g, a, tc_nn_layernorm_fwd(g, &b->ln1, x), 0)); /* [B, T, 3d] */
+    tc_tensor *att = tc_attention(g, tc_slice(g, qkv, -1, 0, d), tc_slice(g, qkv, -1, d, d),
+                                  tc_slice(g, qkv, -1, 2 * d, d), a->heads, pk->valid, causal, a->attn_dropout);
+    att = tc_gather_rows(g, att, pk->rows, pk->n); /* [n, d] */
+    x = tc_add(g, x, hidden_dropout(g, a, tc_nn_linear_fwd(g, &a->proj, att)));
+    if (b->cfg.cross && mem) {
+        tc_nn_mha *c = &b->xattn;
+        tc_tensor *q = unpack(g, pk, tc_nn_linear_fwd(g, &c->q, tc_nn_layernorm_fwd(g, &b->lnc, x))); /* [B, T, d] */
+        tc_tensor *kv = proj_many(g, c, mem, 1);                                                      /* [B, S, 2d] */
+        att = tc_attention(g, q, tc_slice(g, kv, -1, 0, d), tc_slice(g, kv, -1, d, d), c->heads, NULL, 0,
+                           c->attn_dropout);
+        att = tc_gather_rows(g, att, pk->rows, pk->n);
+        x = tc_add(g, x, hidden_dropout(g, c, tc_nn_linear_fwd(g, &c->proj, att)));
+    }
+    return tc_add(g, x, tc_nn_ffn_fwd(g, &b->ffn, tc_nn_layernorm_fwd(g, &b->ln2, x)));
+}
+
+/* A stack over x [B, T, d] with validity valid [B, T] (NULL: all valid). Returns [B, T, d]. */
+static tc_tensor *packed_stack(tc_graph *g, tc_nn_stack *s, tc_tensor *x, const float *valid, int causal,
+                               tc_tensor *mem) {
+    int B = x->shape[0], T = x->shape[1], n = 0;
+    if (!valid || s->n == 0) return tc_nn_stack_fwd(g, s, x, valid, causal, mem, NULL);
+    int32_t *rows = tc_graph_alloc(g, (size_t)B * T * sizeof *rows);
+    for (int i = 0; i < B * T; i++)
+        if (valid[i] != 0) rows[n++] = i;
+    if (n == B * T || n == 0) return tc_nn_stack_fwd(g, s, x, valid, causal, mem, NULL);
+    packing pk = {rows, n, B, T, valid};
+    x = tc_gather_rows(g, x, rows, n); /* [n, d] */
+    for (int i = 0; i < s->n; i++) x = packed_block(g, &s->blocks[i], x, &pk, causal, mem);
+    return unpack(g, &pk, x);
+}
+
 /* row 0 of x [B, T, D] -> [B, D] */
 static tc_tensor *first_row(tc_graph *g, tc_tensor *x) {
     int shape[2] = {x->shape[0], x->shape[2]};
@@ -211,12 +307,12 @@ tc_tensor *tc_opt_v2_text_embed(tc_graph *g, tc_model *m, const int32_t *ids, in
 tc_tensor *tc_opt_v2_text(tc_graph *g, tc_model *m, const int32_t *ids, const float *valid, int B, int T,
                           int causal) {
     tc_tensor *x = tc_opt_v2_text_embed(g, m, ids, B, T);
-    return x ? tc_nn_stack_fwd(g, &tc_opt_v2_of(m)->text_enc, x, valid, causal, NULL, NULL) : NULL;
+    return x ? packed_stack(g, &tc_opt_v2_of(m)->text_enc, x, valid, causal, NULL) : NULL;
 }
 
 tc_tensor *tc_opt_v2_fusion(tc_graph *g, tc_model *m, tc_tensor *text, const float *valid, tc_tensor *img,
                             int causal) {
-    return tc_nn_stack_fwd(g, &tc_opt_v2_of(m)->fusion, text, valid, causal, img, NULL);
+    return packed_stack(g, &tc_opt_v2_of(m)->fusion, text, valid, causal, img);
 }
 
 tc_tensor *tc_opt_v2_itc_image(tc_graph *g, tc_model *m, tc_tensor *vit_states) {

@@ -1,0 +1,80 @@
+#!/usr/bin/env python3
+"""PyTorch peer of bench/bench_embed_v2.c: opt-v2-base (ViT-B/16 at 224 + 6-layer text encoder, random
+weights) embedding throughput with ref/twin_opt_v2.py's forward (the twin the C goldens come from), under
+torch.no_grad(). Same inputs as the C bench (same formulas). Prints median/best times and
+  RESULT torch-<label> img_per_s=... txt_per_s=...
+The out-of-the-box and tuned configurations of bench/run_embed_v2.sh differ only in the environment this
+runs in (OMP_WAIT_POLICY=PASSIVE, MALLOC_MMAP_THRESHOLD_ raised, 2 threads), set before Python starts.
+Usage: /usr/bin/python3 bench/embed_v2_torch.py [--label NAME] [--threads N] [--reps N] [--warmup N]
+       [--img-batch B] [--txt-batch B] [--tokens T]
+"""
+import argparse
+import os
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "ref"))
+import twin_opt_v2 as tw  # noqa: E402
+
+BASE = dict(tw.CFG, hidden_size=768, num_hidden_layers=6, num_attention_heads=12, intermediate_size=3072,
+            vocab_size=21128, max_position_embeddings=512, patch_size=16, train_image_size=224,
+            vit_hidden_size=768, vit_num_layers=12, vit_num_heads=12, vit_intermediate_size=3072,
+            text_num_layers=6, itc_dim=512)
+
+
+def make_inputs(Bi, S, Bt, T, V):
+    i = torch.arange(Bi * 3 * S * S, dtype=torch.int64)
+    px = ((i * 7919 % 1000).double() / 500.0 - 1.0).float().view(Bi, 3, S, S)
+    ids = torch.zeros(Bt, T, dtype=torch.int32)
+    valid = torch.zeros(Bt, T)
+    for b in range(Bt):
+        n = 8 + (b * 7) % (T - 7)
+        for t in range(n):
+            ids[b, t] = 101 if t == 0 else 102 if t == n - 1 else 1 + (b * 131 + t * 17) % (V - 1)
+        valid[b, :n] = 1
+    return px, ids, valid
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--label", default="torch")
+    ap.add_argument("--threads", type=int, default=0)
+    ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--warmup", type=int, default=1)
+    ap.add_argument("--img-batch", type=int, default=8)
+    ap.add_argument("--txt-batch", type=int, default=32)
+    ap.add_argument("--tokens", type=int, default=50)
+    a = ap.parse_args()
+    if a.threads > 0:
+        torch.set_num_threads(a.threads)
+    c = BASE
+    P = tw.make_params(c, torch.Generator().manual_seed(1))
+    px, ids, valid = make_inputs(a.img_batch, c["train_image_size"], a.txt_batch, a.tokens, c["vocab_size"])
+    ti, tt = [], []
+    with torch.no_grad():
+        for r in range(-a.warmup, a.reps):
+            t0 = time.perf_counter()
+            img = tw.vit_forward(c, P, px, {})
+            e = tw.l2n(F.linear(img[:, 0], P["vision_proj.weight"], P["vision_proj.bias"]))
+            t1 = time.perf_counter()
+            txt = tw.text_forward(c, P, ids, valid, {})
+            f = tw.l2n(F.linear(txt[:, 0], P["text_proj.weight"], P["text_proj.bias"]))
+            t2 = time.perf_counter()
+            if r >= 0:
+                ti.append(t1 - t0)
+                tt.append(t2 - t1)
+    ti.sort()
+    tt.sort()
+    mi, mt = ti[len(ti) // 2], tt[len(tt) // 2]
+    print(f"embed_v2_torch [{a.label}]: torch {torch.__version__}, threads {torch.get_num_threads()}, "
+          f"images {a.img_batch}, texts {a.txt_batch}x{a.tokens}")
+    print(f"  image: median {mi * 1e3:.1f} ms (best {ti[0] * 1e3:.1f}) = {a.img_batch / mi:.2f} images/s [e0 {e[0, 0]:.6f}]")
+    print(f"  text:  median {mt * 1e3:.1f} ms (best {tt[0] * 1e3:.1f}) = {a.txt_batch / mt:.2f} texts/s  [e0 {f[0, 0]:.6f}]")
+    print(f"RESULT torch-{a.label} img_per_s={a.img_batch / mi:.2f} txt_per_s={a.txt_batch / mt:.2f}")
+
+
+if __name__ == "__main__":
+    main()
