@@ -72,6 +72,46 @@ static void check_orientation(void) {
 }
 
 /* Draft decoding (DCT scaling) against PIL's im.draft("RGB", (s, s)): same library, same scale choice. */
+/* Orientation on a tiny image by hand (the goldens cover real files): 3x2 with pixel value = 10*y + x. */
+static void check_orientation_small(void) {
+    /* expected outputs as rows of pixel values, per EXIF value (PIL's transpose for each) */
+    static const int want[9][6] = {
+        {0}, {0},
+        {2, 1, 0, 12, 11, 10},  /* 2 mirror: 3x2 */
+        {12, 11, 10, 2, 1, 0},  /* 3 rotate 180 */
+        {10, 11, 12, 0, 1, 2},  /* 4 flip */
+        {0, 10, 1, 11, 2, 12},  /* 5 transpose: 2x3 */
+        {10, 0, 11, 1, 12, 2},  /* 6 rotate 90 cw */
+        {12, 2, 11, 1, 10, 0},  /* 7 transverse */
+        {2, 12, 1, 11, 0, 10},  /* 8 rotate 90 ccw */
+    };
+    for (int o = 2; o <= 8; o++) {
+        tc_image img;
+        TC_CHECK(tc_image_alloc(&img, 3, 2) == 0, "alloc");
+        for (int y = 0; y < 2; y++)
+            for (int x = 0; x < 3; x++)
+                for (int c = 0; c < 3; c++) img.rgb[(y * 3 + x) * 3 + c] = (uint8_t)(10 * y + x + 100 * (c == 1));
+        TC_CHECK(tc_image_apply_orientation(&img, o) == 0, "orient %d", o);
+        TC_CHECK((o >= 5 ? img.w == 2 && img.h == 3 : img.w == 3 && img.h == 2), "orientation %d size %dx%d", o, img.w,
+                 img.h);
+        int ok = 1;
+        for (int i = 0; i < 6; i++) ok &= img.rgb[3 * i] == want[o][i] && img.rgb[3 * i + 1] == want[o][i] + 100;
+        TC_CHECK(ok, "orientation %d pixels", o);
+        tc_image_free(&img);
+    }
+    /* flip_h twice is the identity; crop outside the image is an error */
+    tc_image a, b;
+    TC_CHECK(tc_image_load(img_data_path("sources/rocket.jpg"), &a, 0) == 0, "%s", tc_error_get());
+    TC_CHECK(tc_image_crop(&a, 0, 0, a.w, a.h, &b) == 0, "full crop");
+    tc_image_flip_h(&b);
+    TC_CHECK(b.rgb[0] == a.rgb[(a.w - 1) * 3] && b.rgb[2] == a.rgb[(a.w - 1) * 3 + 2], "flip moves the last column first");
+    tc_image_flip_h(&b);
+    TC_CHECK(memcmp(a.rgb, b.rgb, (size_t)a.w * a.h * 3) == 0, "flip twice = identity");
+    tc_image_free(&b);
+    TC_CHECK(tc_image_crop(&a, 1, 0, a.w, 1, &b) == -1 && strstr(tc_error_get(), "inside"), "crop outside refused");
+    tc_image_free(&a);
+}
+
 static void check_draft(void) {
     const struct { const char *src, *gold; int s; } cases[] = {
         {"sources/coffee_full.jpg", "draft/coffee_full_s50.png", 50},   /* 1/8 */
@@ -278,6 +318,7 @@ int main(void) {
     check_goldens();
     check_orientation();
     check_draft();
+    check_orientation_small();
     check_bad_files();
     check_encode();
     check_ycck();

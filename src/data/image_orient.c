@@ -38,26 +38,32 @@ int tc_image_exif_orientation(const uint8_t *tiff, size_t len) {
 
 int tc_image_apply_orientation(tc_image *img, int o) {
     if (o < 2 || o > 8) return 0;
-    const int W = img->w, H = img->h;
+    const long W = img->w, H = img->h;
     const int swap = o >= 5; /* 5..8 transpose the axes */
     tc_image out;
-    if (tc_image_alloc(&out, swap ? H : W, swap ? W : H)) return -1;
-    const int ow = out.w, oh = out.h;
-    for (int y = 0; y < oh; y++) {
-        for (int x = 0; x < ow; x++) {
-            int sx, sy; /* source pixel of output (x, y); names follow PIL's Image.transpose */
-            switch (o) {
-            case 2: sx = W - 1 - x; sy = y; break;         /* FLIP_LEFT_RIGHT */
-            case 3: sx = W - 1 - x; sy = H - 1 - y; break; /* ROTATE_180 */
-            case 4: sx = x; sy = H - 1 - y; break;         /* FLIP_TOP_BOTTOM */
-            case 5: sx = y; sy = x; break;                 /* TRANSPOSE */
-            case 6: sx = y; sy = H - 1 - x; break;         /* ROTATE_270 (90° clockwise) */
-            case 7: sx = W - 1 - y; sy = H - 1 - x; break; /* TRANSVERSE */
-            default: sx = W - 1 - y; sy = x; break;        /* 8: ROTATE_90 (90° counter-clockwise) */
-            }
-            const uint8_t *s = img->rgb + ((size_t)sy * W + sx) * 3;
-            uint8_t *d = out.rgb + ((size_t)y * ow + x) * 3;
-            d[0] = s[0]; d[1] = s[1]; d[2] = s[2];
+    if (tc_image_alloc(&out, swap ? (int)H : (int)W, swap ? (int)W : (int)H)) return -1;
+    /* Source pixel of output (x, y) as (sx, sy) = (x0 + x*dxx + y*dxy, y0 + x*dyx + y*dyy); the cases
+     * follow PIL's Image.transpose names used by ImageOps.exif_transpose. */
+    long x0 = 0, y0 = 0, dxx = 0, dxy = 0, dyx = 0, dyy = 0;
+    switch (o) {
+    case 2: x0 = W - 1; dxx = -1; dyy = 1; break;                  /* FLIP_LEFT_RIGHT */
+    case 3: x0 = W - 1; y0 = H - 1; dxx = -1; dyy = -1; break;     /* ROTATE_180 */
+    case 4: y0 = H - 1; dxx = 1; dyy = -1; break;                  /* FLIP_TOP_BOTTOM */
+    case 5: dxy = 1; dyx = 1; break;                               /* TRANSPOSE */
+    case 6: y0 = H - 1; dxy = 1; dyx = -1; break;                  /* ROTATE_270 (90° clockwise) */
+    case 7: x0 = W - 1; y0 = H - 1; dxy = -1; dyx = -1; break;     /* TRANSVERSE */
+    default: x0 = W - 1; dxy = -1; dyx = 1; break;                 /* 8: ROTATE_90 (counter-clockwise) */
+    }
+    /* In pixel offsets: stepping x in the output moves the source by step_x, stepping y by step_y. */
+    const long step_x = dxx + dyx * W, step_y = dxy + dyy * W;
+    for (long y = 0; y < out.h; y++) {
+        const long row = (x0 + y0 * W) + y * step_y; /* source pixel index of output (0, y) */
+        uint8_t *d = out.rgb + (size_t)y * out.w * 3;
+        for (long x = 0; x < out.w; x++, d += 3) {
+            const uint8_t *s = img->rgb + (size_t)(row + x * step_x) * 3;
+            d[0] = s[0];
+            d[1] = s[1];
+            d[2] = s[2];
         }
     }
     tc_image_free(img);
