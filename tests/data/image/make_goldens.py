@@ -338,8 +338,9 @@ def make_prep_goldens():
 
 def make_draft_goldens():
     """PIL's JPEG draft mode (libjpeg DCT scaling): im.draft("RGB", (s, s)) then convert("RGB")."""
+    # (scale 1 is a plain decode: the C test compares it with one instead of storing a golden)
     for src, s in (("sources/coffee_full.jpg", 50), ("sources/coffee_full.jpg", 100), ("sources/coffee_full.jpg", 150),
-                   ("sources/coffee_full.jpg", 400), ("sources/rocket.jpg", 20), ("decode/cmyk.jpg", 10)):
+                   ("sources/rocket.jpg", 20), ("decode/cmyk.jpg", 10)):
         im = Image.open(path(*src.split("/")))
         im.draft("RGB", (s, s))
         stem = os.path.splitext(os.path.basename(src))[0]
