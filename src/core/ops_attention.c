@@ -50,8 +50,10 @@ static void attn_bw(tc_graph *g, tc_node *nd) {
         const float *V = v->data + (long)b * v->stride[0] + h * dh;
         const float *dO = o->grad + (long)b * Tq * D + h * dh;
         int ldq = q->stride[1], ldk = k->stride[1], ldv = v->stride[1];
-        if (keep)
+        if (keep) {
+#pragma omp simd
             for (size_t e = 0; e < per; e++) Pd[e] = P[e] * (ds * (float)keep[e]);
+        }
         const float *PP = keep ? Pd : P;
         /* dV += Pdᵀ dO */
         if (gv) tc_sgemm(1, 0, Tk, dh, Tq, 1.0f, PP, Tk, dO, D, 1.0f, gv + (long)b * v->stride[0] + h * dh, ldv);
@@ -63,6 +65,7 @@ static void attn_bw(tc_graph *g, tc_node *nd) {
             const float *pr = P + (size_t)i * Tk;
             if (keep) {
                 const uint8_t *kr = keep + (size_t)i * Tk;
+#pragma omp simd
                 for (int j = 0; j < Tk; j++) dr[j] = dr[j] * (ds * (float)kr[j]);
             }
             float s = 0;
@@ -122,10 +125,15 @@ tc_tensor *tc_attention(tc_graph *g, tc_tensor *q, tc_tensor *k, tc_tensor *v, i
         float *Pd = drop ? scratch + (size_t)omp_get_thread_num() * per : P;
         for (int i = 0; i < Tq; i++) {
             float *s = P + (size_t)i * Tk;
-            if (valid)
+            /* (omp simd: without it gcc -O2 cannot rule out s/valid aliasing and stays scalar) */
+            if (valid) {
+#pragma omp simd
                 for (int j = 0; j < Tk; j++) s[j] += (1.0f - valid[j]) * -10000.0f;
-            if (causal)
+            }
+            if (causal) {
+#pragma omp simd
                 for (int j = i + 1; j < Tk; j++) s[j] += -10000.0f;
+            }
             float sum = tc_row_exp_sum(s, s, Tk, tc_row_max(s, Tk));
             tc_row_scale(s, Tk, 1.0f / sum);
             if (drop) {

@@ -100,6 +100,7 @@ tc_tensor *tc_cross_entropy(tc_graph *g, tc_tensor *logits, const int32_t *targe
         const float *xr = logits->data + (long)r * V;
         float m = tc_row_max(xr, V);
         float s = tc_row_exp_sum(xr, NULL, V, m), sx = 0;
+#pragma omp simd reduction(+ : sx)
         for (int j = 0; j < V; j++) sx += xr[j];
         float l = m + logf(s);
         c->lse[r] = l;

@@ -197,6 +197,7 @@ static void log_softmax_bw(tc_graph *g, tc_node *nd) {
         const float *yr = y->data + (long)r * d, *gr = y->grad + (long)r * d;
         float *gxr = gx + (long)r * d;
         float s = 0;
+#pragma omp simd reduction(+ : s)
         for (int j = 0; j < d; j++) s += gr[j];
         for (int j = 0; j < d; j++) {
             float v = gr[j] - tc_vexp(yr[j]) * s;
@@ -215,6 +216,7 @@ tc_tensor *tc_log_softmax(tc_graph *g, tc_tensor *x) {
         float *yr = y->data + (long)r * d;
         float m = tc_row_max(xr, d);
         float l = m + logf(tc_row_exp_sum(xr, NULL, d, m));
+#pragma omp simd
         for (int j = 0; j < d; j++) yr[j] = xr[j] - l;
     }
     tc_record(g, log_softmax_bw, "log_softmax", y, x, NULL, NULL, NULL);
@@ -241,6 +243,7 @@ static void l2n_bw(tc_graph *g, tc_node *nd) {
 #pragma omp simd reduction(+ : s)
             for (int j = 0; j < d; j++) s += gr[j] * yr[j];
         }
+#pragma omp simd
         for (int j = 0; j < d; j++) {
             float v = inv * (gr[j] - yr[j] * s);
             gxr[j] = acc ? gxr[j] + v : v;
@@ -264,6 +267,7 @@ tc_tensor *tc_l2_normalize(tc_graph *g, tc_tensor *x, float eps) {
         nr = nr > eps ? nr : eps;
         norm[r] = nr;
         float inv = 1.0f / nr;
+#pragma omp simd
         for (int j = 0; j < d; j++) yr[j] = xr[j] * inv;
     }
     tc_node *nd = tc_record(g, l2n_bw, "l2_normalize", y, x, NULL, NULL, NULL);

@@ -165,6 +165,7 @@ static void gather_bw(tc_graph *g, tc_node *n) {
         if (idx[r] == skip) continue;
         float *dst = gx + (long)idx[r] * ld;
         const float *src = y->grad + (long)r * d;
+#pragma omp simd
         for (int j = 0; j < d; j++) dst[j] += src[j];
     }
 }
@@ -210,6 +211,7 @@ static void scatter_bw(tc_graph *g, tc_node *n) {
     for (int r = 0; r < cnt; r++) {
         float *dst = gs + (long)r * ld;
         const float *gy = y->grad + (long)idx[r] * d;
+#pragma omp simd
         for (int j = 0; j < d; j++) dst[j] += gy[j];
     }
 }
@@ -230,6 +232,7 @@ tc_tensor *tc_scatter_rows(tc_graph *g, tc_tensor *src, const int32_t *idx, int 
     for (int r = 0; r < n; r++) {
         float *dst = y->data + (long)idx[r] * d;
         const float *s = src->data + (long)r * ld;
+#pragma omp simd
         for (int j = 0; j < d; j++) dst[j] += s[j];
     }
     tc_node *nd = tc_record(g, scatter_bw, "scatter_rows", y, src, NULL, NULL, NULL);

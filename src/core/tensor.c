@@ -81,9 +81,10 @@ void tc_strided_copy(float *dst, const int *ds, const float *src, const int *ss,
         const float *sp = src + (long)i0 * b[0] + (long)i1 * b[1] + (long)i2 * b[2];
         int n = sh[3], da = a[3], sb = b[3];
         if (da == 1 && sb == 1) {
-            if (acc)
+            if (acc) {
+#pragma omp simd
                 for (int i = 0; i < n; i++) dp[i] += sp[i];
-            else
+            } else
                 memcpy(dp, sp, (size_t)n * sizeof(float));
         } else if (acc) {
             for (int i = 0; i < n; i++) dp[(long)i * da] += sp[(long)i * sb];
