@@ -74,15 +74,27 @@ static void cv_tab_y(int ssize, int dsize, int *ofs, short *beta) {
     }
 }
 
-/* Output columns [x0, x1) of one horizontally resized row (3 ints per column, indexed from x0). */
-static void cv_hresize(const uint8_t *src, int *dst, int x0, int x1, const int *ofs, const short *alpha, int xmax) {
+/* Output columns [x0, x1) of one horizontally resized row (3 ints per column, indexed from x0).
+ * dst must have one int of slack after column x1-1 (the SIMD step stores 4 ints per pixel). */
+static void cv_hresize(const uint8_t *src, int sw, int *dst, int x0, int x1, const int *ofs, const short *alpha,
+                       int xmax) {
+    /* [p0.r p1.r p0.g p1.g p0.b p1.b] as 16-bit lanes from the 6 bytes at p0, then one madd with
+     * (a0, a1) pairs gives the three sums exactly as the scalar code computes them. */
+    const __m128i shuf = _mm_setr_epi8(0, -1, 3, -1, 1, -1, 4, -1, 2, -1, 5, -1, -1, -1, -1, -1);
+    const int safe = sw - 2; /* an 8-byte load at pixel ofs stays inside the row while ofs <= sw - 3 */
     int d = x0;
     for (; d < x1 && d < xmax; d++, dst += 3) {
         const uint8_t *s = src + ofs[d] * 3;
-        int a0 = alpha[2 * d], a1 = alpha[2 * d + 1];
-        dst[0] = s[0] * a0 + s[3] * a1;
-        dst[1] = s[1] * a0 + s[4] * a1;
-        dst[2] = s[2] * a0 + s[5] * a1;
+        const int a0 = alpha[2 * d], a1 = alpha[2 * d + 1];
+        if (ofs[d] < safe) {
+            __m128i px = _mm_shuffle_epi8(_mm_loadl_epi64((const __m128i *)s), shuf);
+            __m128i w = _mm_set1_epi32((int)((uint32_t)(uint16_t)a0 | (uint32_t)(uint16_t)a1 << 16));
+            _mm_storeu_si128((__m128i *)dst, _mm_madd_epi16(px, w));
+        } else {
+            dst[0] = s[0] * a0 + s[3] * a1;
+            dst[1] = s[1] * a0 + s[4] * a1;
+            dst[2] = s[2] * a0 + s[5] * a1;
+        }
     }
     for (; d < x1; d++, dst += 3) {
         const uint8_t *s = src + ofs[d] * 3;
@@ -139,7 +151,8 @@ static int cv_linear(const tc_image *src, int dw, int dh, int ox, int oy, tc_ima
     if (sw == 2 * dw && sh == 2 * dh) { cv_area2(src, dst, ox, oy); return 0; }
     int *xofs = malloc(sizeof(int) * dw), *yofs = malloc(sizeof(int) * dh);
     short *alpha = malloc(sizeof(short) * 2 * dw), *beta = malloc(sizeof(short) * 2 * dh);
-    int *rows = malloc(sizeof(int) * 2 * 3 * (size_t)ow); /* [2][ow*3] horizontally resized rows */
+    const size_t rstride = 3 * (size_t)ow + 1; /* one int of slack per row for cv_hresize's 4-int stores */
+    int *rows = malloc(sizeof(int) * 2 * rstride); /* [2][rstride] horizontally resized rows */
     if (!xofs || !yofs || !alpha || !beta || !rows) {
         free(xofs); free(yofs); free(alpha); free(beta); free(rows);
         return tc_error_set("image resize: out of memory");
@@ -152,12 +165,12 @@ static int cv_linear(const tc_image *src, int dw, int dh, int ox, int oy, tc_ima
         int sy[2] = {clampi(yofs[d], 0, sh - 1), clampi(yofs[d] + 1, 0, sh - 1)};
         int *r[2];
         for (int k = 0; k < 2; k++) {
-            r[k] = rows + (size_t)k * 3 * ow;
+            r[k] = rows + (size_t)k * rstride;
             if (have[k] == sy[k]) continue;
             if (k == 0 && have[1] == sy[0]) { /* slide: the previous lower row is this upper row */
-                memcpy(r[0], rows + (size_t)3 * ow, sizeof(int) * 3 * (size_t)ow);
+                memcpy(r[0], rows + rstride, sizeof(int) * 3 * (size_t)ow);
             } else {
-                cv_hresize(src->rgb + (size_t)sy[k] * sw * 3, r[k], ox, ox + ow, xofs, alpha, xmax);
+                cv_hresize(src->rgb + (size_t)sy[k] * sw * 3, sw, r[k], ox, ox + ow, xofs, alpha, xmax);
             }
             have[k] = sy[k];
         }
