@@ -471,7 +471,7 @@ def main():
     losses = {
         "itm": F.cross_entropy(itm, itm_t), "mlm": F.cross_entropy(mlm, mlm_t),
         "mrfr": F.mse_loss(mrfr, F_.detach().reshape(B * (N + 1), -1)[[0, 5, N + 1 + 15]]),
-        "mafr": F.mse_loss(mafr, audio.reshape(B * Ta, -1)[[0, Ta + 1]]),
+        "mafr": F.mse_loss(mafr, audio.reshape(B * Ta, -1)[[1, Ta + 2]]),  # the frames at aud_rows
         "mrc": F.cross_entropy(mrc, mrc_t),
         "txt_dec": seq_loss(lp_txt, tgt_txt, w_txt), "img_dec": seq_loss(lp_img, tgt_img, w_img),
     }
