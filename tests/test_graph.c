@@ -161,7 +161,19 @@ int main(void) {
         }
     TC_CHECK(okv, "slice/transpose grads accumulate into the parameter's grad slab");
 
-    /* 6. thread count: TAICHU_THREADS when n = 0, and OpenMP follows */
+    /* 6. a frozen parameter (requires_grad cleared) gets no gradient; the others still do */
+    tc_graph_reset(g);
+    tc_graph_set_mode(g, 1, 0, 0, 0);
+    tc_params_zero_grad(&ps);
+    w->requires_grad = 0;
+    tc_backward(g, step(g, w, b, gm, bt, x0));
+    w->requires_grad = 1;
+    int wz = 1, bnz = 0;
+    for (size_t i = 0; i < tc_numel(w); i++) wz &= w->grad[i] == 0.0f;
+    for (size_t i = 0; i < tc_numel(b); i++) bnz |= b->grad[i] != 0.0f;
+    TC_CHECK(wz && bnz, "frozen weight untouched (%d), bias still trained (%d)", wz, bnz);
+
+    /* 7. thread count: TAICHU_THREADS when n = 0, and OpenMP follows */
     setenv("TAICHU_THREADS", "1", 1);
     TC_CHECK(tc_set_threads(0) == 1 && omp_get_max_threads() == 1, "TAICHU_THREADS=1 honoured");
     unsetenv("TAICHU_THREADS");
