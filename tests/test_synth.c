@@ -354,6 +354,35 @@ static void test_layout(void) {
     TC_CHECK(tc_synth_generate(&o, &st) != 0 && contains(tc_error_get(), "--images"), "images < 3: %s", tc_error_get());
 }
 
+/* Speech files are pure functions of their text: the same with 1 or 2 threads (2 or 4 utterance
+ * processes) and with or without --speak-all. Runs before test_speech, while this process has not
+ * initialised espeak. */
+static void test_layout_audio(void) {
+    if (!tc_synth_speech_available()) return;
+    const char *d1 = TAICHU_BINARY_DIR "/test_synth_audio_a", *d2 = TAICHU_BINARY_DIR "/test_synth_audio_b";
+    tc_synth_opts o = {d1, 4, 16, 8, 1, 0, 0, 90};
+    tc_synth_stats st;
+    omp_set_num_threads(1);
+    TC_CHECK(tc_synth_generate(&o, &st) == 0 && st.n_audio == 4, "audio run: %s", tc_error_get());
+    o.out = d2;
+    o.speak_all = 1;
+    omp_set_num_threads(2);
+    TC_CHECK(tc_synth_generate(&o, &st) == 0 && st.n_audio == 20, "speak-all run: %s", tc_error_get());
+    for (int i = 0; i < 4; i++) {
+        char a[256], b[256];
+        snprintf(a, sizeof a, "%s/audio/synth/synth_%06d_0.wav", d1, i);
+        snprintf(b, sizeof b, "%s/audio/synth/synth_%06d_0.wav", d2, i);
+        size_t la = 0, lb = 0;
+        char *da = tc_read_file(a, &la), *db = tc_read_file(b, &lb);
+        TC_CHECK(da && db && la == lb && la > 44 + 2 * 16000 && memcmp(da, db, la) == 0, "%s is independent of history", a);
+        free(da);
+        free(db);
+    }
+    char *last = tc_path_join(d2, "audio/synth/synth_000003_4.wav");
+    TC_CHECK(tc_file_exists(last), "--speak-all writes caption 4");
+    free(last);
+}
+
 static void test_speech(void) {
     if (!tc_synth_speech_available()) {
         printf("speech: built without libespeak-ng, checking the message only\n");
@@ -395,6 +424,7 @@ int main(void) {
     test_render();
     test_splits();
     test_layout();
+    test_layout_audio();
     test_speech();
     return tc_test_summary("synth");
 }

@@ -9,6 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <errno.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <omp.h>
 
@@ -431,37 +434,124 @@ static int write_v1_meta(const char *text_dir, const char *v1_dir) {
     return rc;
 }
 
-/* ---- pass 3: speech ---- */
+/* ---- pass 3: speech ----
+ * espeak-ng's output depends on what it spoke before in the same process (its pitch flutter and
+ * noise generators keep running across utterances; measured: the same sentence twice gives 113166
+ * then 113164 samples), and it is single-threaded. So every utterance is spoken in its own short-lived
+ * process, forked from a "speech master" whose espeak state is freshly initialised and never used:
+ * each WAV file is then a pure function of its text, whatever the number of workers, the order, or
+ * --speak-all. The master keeps up to W utterance processes in flight (they mostly wait on fsync).
+ * Children report each finished file as the byte '+' on a pipe (the caller draws the progress bar)
+ * and a failure as 'E' + message + '\0' in one write (atomic below PIPE_BUF). */
 
-static int write_audio(const tc_synth_opts *o, const char *audio_dir, tc_synth_stats *st) {
+static void report_error(int fd) {
+    char msg[1024];
+    int n = snprintf(msg, sizeof msg, "E%s", tc_error_get());
+    if (n >= (int)sizeof msg) n = (int)sizeof msg - 1;
+    msg[n] = 0;
+    ssize_t w = write(fd, msg, (size_t)n + 1);
+    (void)w;
+}
+
+static int speak_one(tc_synth_speech *sp, const char *audio_dir, int i, int k, const char *text) {
+    float *pcm = NULL;
+    int64_t n = 0;
+    if (tc_synth_speech_say(sp, text, &pcm, &n)) return tc_error_prefix("image %d caption %d", i, k);
+    char name[64];
+    snprintf(name, sizeof name, "synth_%06d_%d.wav", i, k);
+    char *path = tc_path_join(audio_dir, name);
+    int rc = tc_synth_wav_write(path, pcm, n, TC_SYNTH_AUDIO_RATE);
+    free(path);
+    free(pcm);
+    return rc;
+}
+
+/* Runs in the master process; never returns. */
+static void speech_master(const tc_synth_opts *o, const char *audio_dir, int fd, int workers) {
     tc_synth_speech *sp = tc_synth_speech_open();
-    if (!sp) return -1;
-    int per = o->speak_all ? TC_SYNTH_NCAPS : 1;
-    tc_progress p;
-    tc_progress_start(&p, "synth speech", (int64_t)o->images * per);
+    if (!sp) { report_error(fd); _exit(1); }
+    int per = o->speak_all ? TC_SYNTH_NCAPS : 1, running = 0, failed = 0;
     tc_synth_text *t = tc_xmalloc(sizeof *t);
-    int rc = 0;
-    for (int i = 0; i < o->images && !rc; i++) {
+    for (int i = 0; i < o->images && !failed; i++) {
         tc_synth_scene s;
         tc_synth_image_spec(o->seed, i, &s, t);
-        for (int k = 0; k < per && !rc; k++) {
-            float *pcm = NULL;
-            int64_t n = 0;
-            rc = tc_synth_speech_say(sp, t->caption[k], &pcm, &n);
-            if (rc) { tc_error_prefix("image %d caption %d", i, k); break; }
-            char name[64];
-            snprintf(name, sizeof name, "synth_%06d_%d.wav", i, k);
-            char *path = tc_path_join(audio_dir, name);
-            rc = tc_synth_wav_write(path, pcm, n, TC_SYNTH_AUDIO_RATE);
-            free(path);
-            free(pcm);
-            st->n_audio += !rc;
-            tc_progress_add(&p, 1);
+        for (int k = 0; k < per && !failed; k++) {
+            while (running >= workers) { /* reap one */
+                int status;
+                if (wait(&status) < 0) { if (errno == EINTR) continue; break; }
+                running--;
+                failed |= !(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+            }
+            if (failed) break;
+            pid_t pid = fork();
+            if (pid == 0) {
+                if (speak_one(sp, audio_dir, i, k, t->caption[k])) { report_error(fd); _exit(1); }
+                ssize_t w = write(fd, "+", 1);
+                (void)w;
+                _exit(0);
+            }
+            if (pid < 0) {
+                tc_error_set("synth: fork failed: %s", strerror(errno));
+                report_error(fd);
+                failed = 1;
+                break;
+            }
+            running++;
         }
     }
+    while (running > 0) {
+        int status;
+        if (wait(&status) < 0) { if (errno == EINTR) continue; break; }
+        running--;
+        failed |= !(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    }
+    _exit(failed ? 1 : 0);
+}
+
+static int write_audio(const tc_synth_opts *o, const char *audio_dir, tc_synth_stats *st) {
+    int per = o->speak_all ? TC_SYNTH_NCAPS : 1;
+    int workers = 2 * omp_get_max_threads();
+    if (workers > 16) workers = 16;
+    int fds[2];
+    if (pipe(fds) != 0) return tc_error_set("synth: pipe failed: %s", strerror(errno));
+    fflush(NULL); /* nothing buffered may be written twice by the children */
+    pid_t master = fork();
+    if (master < 0) {
+        close(fds[0]);
+        close(fds[1]);
+        return tc_error_set("synth: fork failed: %s", strerror(errno));
+    }
+    if (master == 0) {
+        close(fds[0]);
+        speech_master(o, audio_dir, fds[1], workers);
+    }
+    close(fds[1]);
+    tc_progress p;
+    tc_progress_start(&p, "synth speech", (int64_t)o->images * per);
+    char err[1024] = "";
+    int in_msg = 0, elen = 0; /* 0: progress bytes, 1: copying the first message, 2: skipping a later one */
+    char buf[4096];
+    ssize_t got;
+    while ((got = read(fds[0], buf, sizeof buf)) > 0 || (got < 0 && errno == EINTR)) {
+        for (ssize_t k = 0; k < got; k++) {
+            char c = buf[k];
+            if (in_msg) {
+                if (c == 0) in_msg = 0;
+                else if (in_msg == 1 && elen < (int)sizeof err - 1) err[elen++] = c;
+            } else if (c == '+') {
+                st->n_audio++;
+                tc_progress_add(&p, 1);
+            } else if (c == 'E') {
+                in_msg = elen ? 2 : 1;
+            }
+        }
+    }
+    close(fds[0]);
+    int status = 0, rc = 0;
+    while (waitpid(master, &status, 0) < 0 && errno == EINTR) {}
     tc_progress_finish(&p);
-    free(t);
-    tc_synth_speech_close(sp);
+    if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0))
+        rc = err[0] ? tc_error_set("%s", err) : tc_error_set("synth: speech process failed (status %d)", status);
     return rc;
 }
 
