@@ -271,6 +271,23 @@ done:
     return rc;
 }
 
+void tc_ckpt_drop_after(const char *run_dir, long step) {
+    char *cdir = tc_path_join(run_dir, "checkpoints");
+    int n;
+    long *steps = list_steps(cdir, &n, 1);
+    for (int i = 0; i < n; i++) {
+        if (steps[i] <= step) continue;
+        char nm[64];
+        step_name(nm, sizeof nm, steps[i]);
+        char *p = tc_path_join(cdir, nm);
+        fprintf(stderr, "taichu: removing %s (after the resumed step %ld)\n", p, step);
+        tc_rm_flat_dir(p);
+        free(p);
+    }
+    free(steps);
+    free(cdir);
+}
+
 static cJSON *read_state_json(const char *ckpt_dir) {
     char *p = tc_path_join(ckpt_dir, "state.json");
     size_t len;

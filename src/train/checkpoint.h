@@ -43,6 +43,10 @@ int tc_ckpt_verify(const char *ckpt_dir);
  * needed) and st. */
 int tc_ckpt_load(const char *ckpt_dir, tc_params *ps, tc_ckpt_state *st);
 
+/* Delete the checkpoints of steps after `step` (on resume: they failed to verify, or belong to an abandoned
+ * future), so that later pruning counts only good ones. */
+void tc_ckpt_drop_after(const char *run_dir, long step);
+
 /* Remove a directory holding only plain files (checkpoint pruning, test clean-up). */
 int tc_rm_flat_dir(const char *dir);
 

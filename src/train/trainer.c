@@ -103,6 +103,7 @@ static int start_run(const tc_trainer_cfg *cfg, tc_params *ps, const tc_dist *d,
                     bs.task_state_len = (long)strlen(task_state);
                 }
                 resumed = 1;
+                tc_ckpt_drop_after(cfg->run_dir, st.step);
                 if (st.seed != cfg->seed)
                     fprintf(stderr, "taichu: warning: %s was saved with seed %llu, continuing with its state (this "
                             "run's seed %llu only affects dropout)\n", dir, (unsigned long long)st.seed,
