@@ -28,11 +28,13 @@ get() { echo "$1" | sed -n "s/.*RESULT.* $2=\([0-9.]*\).*/\1/p"; }
 c_tr=$(get "$out_c" train_samples_per_s); c_fw=$(get "$out_c" fwd_samples_per_s)
 d_tr=$(get "$out_d" train_samples_per_s); d_fw=$(get "$out_d" fwd_samples_per_s)
 t_tr=$(get "$out_t" train_samples_per_s); t_fw=$(get "$out_t" fwd_samples_per_s)
+c_cpu=$(get "$out_c" cpu_train_ms); t_cpu=$(get "$out_t" cpu_train_ms)
 echo
 printf "%-30s %12s %12s\n" "samples/s" "forward" "train step"
 printf "%-30s %12s %12s\n" "taichu ($threads threads)" "$c_fw" "$c_tr"
 printf "%-30s %12s %12s\n" "PyTorch out of the box" "$d_fw" "$d_tr"
 printf "%-30s %12s %12s\n" "PyTorch tuned (2 threads)" "$t_fw" "$t_tr"
-awk -v c="$c_tr" -v d="$d_tr" -v t="$t_tr" -v cf="$c_fw" -v tf="$t_fw" 'BEGIN {
+awk -v c="$c_tr" -v d="$d_tr" -v t="$t_tr" -v cf="$c_fw" -v tf="$t_fw" -v cc="$c_cpu" -v tc="$t_cpu" 'BEGIN {
   printf "ratio taichu / PyTorch tuned:         train %.2fx  forward %.2fx  (target >= 1.5x on train)\n", c / t, cf / tf;
-  printf "ratio taichu / PyTorch out of the box: train %.2fx\n", c / d }'
+  printf "ratio taichu / PyTorch out of the box: train %.2fx\n", c / d;
+  printf "CPU time per train step (all threads): taichu %.0f ms, PyTorch tuned %.0f ms: %.2fx less CPU\n", cc, tc, tc / cc }'

@@ -54,19 +54,20 @@ def main():
     params = [p for _, p in model.named()]
     fwd_flops = cfg.layers * block_flops(cfg.d, cfg.ffn, B, T)
 
-    tf = []
+    tf, cf = [], []
     model.eval()
     with torch.no_grad():
         for s in range(-a.warmup, a.steps):
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             model(ids, valid)
             if s >= 0:
                 tf.append(time.perf_counter() - t0)
-    tt = []
+                cf.append(time.process_time() - c0)
+    tt, ct = [], []
     model.train()
     loss = None
     for s in range(-a.warmup, a.steps):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         opt.zero_grad(set_to_none=False)
         loss = F.mse_loss(model(ids, valid), target)
         loss.backward()
@@ -74,6 +75,7 @@ def main():
         opt.step()
         if s >= 0:
             tt.append(time.perf_counter() - t0)
+            ct.append(time.process_time() - c0)
     fmed, tmed = float(np.median(tf)), float(np.median(tt))
     print(f"transformer_torch [{a.label}]: torch {torch.__version__} threads={torch.get_num_threads()} "
           f"dropout={a.dropout} OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', '-')} "
@@ -82,8 +84,11 @@ def main():
           f"{fwd_flops / fmed * 1e-9:6.1f} GFLOP/s")
     print(f"  train step  median {tmed * 1e3:8.2f} ms  best {min(tt) * 1e3:8.2f} ms  {B / tmed:8.1f} samples/s  "
           f"{3 * fwd_flops / tmed * 1e-9:6.1f} GFLOP/s  (final loss {loss.item():.4f})")
+    print(f"    CPU time  forward {np.median(cf) * 1e3:.2f} ms, train step {np.median(ct) * 1e3:.2f} ms "
+          "(medians, all threads)")
     print(f"RESULT {a.label} fwd_samples_per_s={B / fmed:.2f} train_samples_per_s={B / tmed:.2f} "
-          f"train_gflops={3 * fwd_flops / tmed * 1e-9:.1f} threads={torch.get_num_threads()}")
+          f"train_gflops={3 * fwd_flops / tmed * 1e-9:.1f} cpu_train_ms={np.median(ct) * 1e3:.2f} "
+          f"threads={torch.get_num_threads()}")
 
 
 if __name__ == "__main__":
