@@ -1,17 +1,24 @@
 /* taichu's AVX-512 SGEMM: packed, cache-blocked, register-blocked (docs/gemm.md).
  *
  * Loop nest (BLIS/Goto style, row-major C with vectors running along N):
- *   jc over N by NC          B panel  [KC × NC]  packed once per (jc, pc), shared by all threads (L3)
+ *   jc over N by NC          B panel  [KC × NC]  packed once per (jc, pc)
  *    pc over K by KC
- *     ic over M by MC        A block  [MC × KC]  packed per thread (L2)
+ *     ic over M by MC        A block  [MC × KC]  packed per thread (L2), one micro-panel at a time
  *      jr over NC by NR      B micro-panel [KC × NR] stays in L1 while ...
  *       ir over MC by MR     ... the 14×32 micro-kernel streams A micro-panels [KC × MR] from L2
  * The micro-kernel keeps a 14×32 C tile in 28 zmm accumulators; per k it loads two B vectors and does
- * 28 FMAs with embedded broadcasts of A, so it is bound by the two FMA pipes, not by loads.
+ * 28 FMAs with broadcasts of A, so it is bound by the FMA pipes, not by loads.
  *
- * Edges: packed A is zero-padded to MR rows; B is read with lane masks, so column tails need no padding
- * and an unpacked B (small problems, see direct_b) can be read in place. Stores are masked and only the
- * valid rows are written. beta == 0 never reads C.
+ * Edges: packed A is zero-padded to MR rows and row tails run a kernel compiled for fewer rows; B is
+ * read with lane masks, so column tails need no padding and an unpacked B can be read in place. Stores
+ * are masked and only the valid rows are written. beta == 0 never reads C.
+ *
+ * Small problems skip packing: B is read in place when it is not transposed and M <= 64 (direct_b), A is
+ * read in place when the whole product is small (direct_a), e.g. attention's 64×64×64 per head.
+ *
+ * Threads (tc_sgemm_avx512's nthreads > 1) split M or N, whichever a small cost model prefers; each thread
+ * packs its own panels and never waits for the other, except for thin problems where duplicating the B
+ * panel would cost > 5 % and the team packs one shared panel between barriers.
  *
  * Everything AVX-512 lives in functions marked TC_AVX512; callers check CPUID first (gemm.c). */
 #include "core/gemm_avx512.h"
