@@ -2,11 +2,12 @@
 """PyTorch peer of bench/bench_embed_v2.c: opt-v2-base (ViT-B/16 at 224 + 6-layer text encoder, random
 weights) embedding throughput with ref/twin_opt_v2.py's forward (the twin the C goldens come from), under
 torch.no_grad(). Same inputs as the C bench (same formulas). Prints median/best times and
-  RESULT torch-<label> img_per_s=... txt_per_s=...
+  RESULT torch-<label> img_per_s=... txt_per_s=... img_cpu_ms=... txt_cpu_ms=...
+(CPU-ms per item: process CPU time, all threads — steadier than wall time on a shared machine)
 The out-of-the-box and tuned configurations of bench/run_embed_v2.sh differ only in the environment this
 runs in (OMP_WAIT_POLICY=PASSIVE, MALLOC_MMAP_THRESHOLD_ raised, 2 threads), set before Python starts.
 Usage: /usr/bin/python3 bench/embed_v2_torch.py [--label NAME] [--threads N] [--reps N] [--warmup N]
-       [--img-batch B] [--txt-batch B] [--tokens T]
+       [--img-batch B] [--txt-batch B] [--tokens T] [--only img|txt]
 """
 import argparse
 import os
@@ -47,33 +48,46 @@ def main():
     ap.add_argument("--img-batch", type=int, default=8)
     ap.add_argument("--txt-batch", type=int, default=32)
     ap.add_argument("--tokens", type=int, default=50)
+    ap.add_argument("--only", choices=["img", "txt"], default=None)
     a = ap.parse_args()
     if a.threads > 0:
         torch.set_num_threads(a.threads)
     c = BASE
     P = tw.make_params(c, torch.Generator().manual_seed(1))
     px, ids, valid = make_inputs(a.img_batch, c["train_image_size"], a.txt_batch, a.tokens, c["vocab_size"])
-    ti, tt = [], []
+    ti, tt, ci, ct = [], [], [], []
     with torch.no_grad():
         for r in range(-a.warmup, a.reps):
-            t0 = time.perf_counter()
-            img = tw.vit_forward(c, P, px, {})
-            e = tw.l2n(F.linear(img[:, 0], P["vision_proj.weight"], P["vision_proj.bias"]))
-            t1 = time.perf_counter()
-            txt = tw.text_forward(c, P, ids, valid, {})
-            f = tw.l2n(F.linear(txt[:, 0], P["text_proj.weight"], P["text_proj.bias"]))
-            t2 = time.perf_counter()
+            c0, t0 = time.process_time(), time.perf_counter()
+            if a.only != "txt":
+                img = tw.vit_forward(c, P, px, {})
+                e = tw.l2n(F.linear(img[:, 0], P["vision_proj.weight"], P["vision_proj.bias"]))
+            t1, c1 = time.perf_counter(), time.process_time()
+            if a.only != "img":
+                txt = tw.text_forward(c, P, ids, valid, {})
+                f = tw.l2n(F.linear(txt[:, 0], P["text_proj.weight"], P["text_proj.bias"]))
+            t2, c2 = time.perf_counter(), time.process_time()
             if r >= 0:
                 ti.append(t1 - t0)
                 tt.append(t2 - t1)
+                ci.append(c1 - c0)
+                ct.append(c2 - c1)
     ti.sort()
     tt.sort()
+    ci.sort()
+    ct.sort()
+    cpi = 0.0 if a.only == "txt" else ci[len(ci) // 2] / a.img_batch * 1e3  # CPU ms per item
+    cpt = 0.0 if a.only == "img" else ct[len(ct) // 2] / a.txt_batch * 1e3
     mi, mt = ti[len(ti) // 2], tt[len(tt) // 2]
+    ri = 0.0 if a.only == "txt" else a.img_batch / mi
+    rt = 0.0 if a.only == "img" else a.txt_batch / mt
+    e0 = 0.0 if a.only == "txt" else float(e[0, 0])
+    f0 = 0.0 if a.only == "img" else float(f[0, 0])
     print(f"embed_v2_torch [{a.label}]: torch {torch.__version__}, threads {torch.get_num_threads()}, "
           f"images {a.img_batch}, texts {a.txt_batch}x{a.tokens}")
-    print(f"  image: median {mi * 1e3:.1f} ms (best {ti[0] * 1e3:.1f}) = {a.img_batch / mi:.2f} images/s [e0 {e[0, 0]:.6f}]")
-    print(f"  text:  median {mt * 1e3:.1f} ms (best {tt[0] * 1e3:.1f}) = {a.txt_batch / mt:.2f} texts/s  [e0 {f[0, 0]:.6f}]")
-    print(f"RESULT torch-{a.label} img_per_s={a.img_batch / mi:.2f} txt_per_s={a.txt_batch / mt:.2f}")
+    print(f"  image: median {mi * 1e3:.1f} ms (best {ti[0] * 1e3:.1f}) = {ri:.2f} images/s, {cpi:.0f} CPU-ms/image [e0 {e0:.6f}]")
+    print(f"  text:  median {mt * 1e3:.1f} ms (best {tt[0] * 1e3:.1f}) = {rt:.2f} texts/s, {cpt:.1f} CPU-ms/text  [e0 {f0:.6f}]")
+    print(f"RESULT torch-{a.label} img_per_s={ri:.2f} txt_per_s={rt:.2f} img_cpu_ms={cpi:.1f} txt_cpu_ms={cpt:.2f}")
 
 
 if __name__ == "__main__":

@@ -123,6 +123,10 @@ int main(void) {
     tc_tensor *fc = tc_opt_v2_fusion(g, m, t, f.valid, img, 1);
     cmp(&f, "causal.fusion.layer.1", fc, 1, 1e-4, 1e-4);
 
+    /* ---- the embed path: last ViT layer for the class token only */
+    tc_graph_reset(g);
+    cmp(&f, "itc.img", tc_opt_v2_image_embed(g, m, f.pixels, f.B, f.S), 0, 1e-4, 1e-5);
+
     /* ---- whole model with gradients: heads, losses, parameter gradients */
     tc_graph_reset(g);
     tc_graph_set_mode(g, 1, 0, 0, 0);

@@ -285,6 +285,36 @@ tc_tensor *tc_opt_v2_vit(tc_graph *g, tc_model *m, const float *pixels, int B, i
     return tc_nn_layernorm_fwd(g, &v->post_ln, x);
 }
 
+tc_tensor *tc_opt_v2_image_embed(tc_graph *g, tc_model *m, const float *pixels, int B, int S) {
+    const tc_model_config *c = &m->cfg;
+    tc_opt_v2 *v = tc_opt_v2_of(m);
+    int L = c->vit_num_layers, D = c->vit_hidden_size;
+    tc_tensor *x = tc_opt_v2_vit_embed(g, m, pixels, B, S);
+    if (!x) return NULL;
+    x = tc_nn_layernorm_fwd(g, &v->pre_ln, x);
+    for (int i = 0; i + 1 < L; i++) x = tc_nn_block_fwd(g, &v->vit[i], x, NULL, 0, NULL, NULL);
+    tc_tensor *cls;
+    if (L > 0) {
+        /* The last layer for the class token only: keys/values from every token, query, out_proj and MLP
+         * for row 0 alone (what the embedding reads), about 10/12 of that layer's work saved. */
+        tc_nn_block *b = &v->vit[L - 1];
+        tc_nn_mha *a = &b->attn;
+        tc_tensor *h = tc_nn_layernorm_fwd(g, &b->ln1, x);                      /* [B, T, D] */
+        tc_tensor *kv = proj_many(g, a, h, 1);                                   /* [B, T, 2D] */
+        int s3[3] = {B, 1, D};
+        tc_tensor *q = tc_nn_linear_fwd(g, &a->q, tc_reshape(g, first_row(g, h), 3, s3)); /* [B, 1, D] */
+        tc_tensor *att = tc_attention(g, q, tc_slice(g, kv, -1, 0, D), tc_slice(g, kv, -1, D, D), a->heads, NULL, 0,
+                                      0.f);
+        cls = tc_add(g, tc_reshape(g, tc_slice(g, x, 1, 0, 1), 3, s3), tc_nn_linear_fwd(g, &a->proj, att));
+        cls = tc_add(g, cls, tc_nn_ffn_fwd(g, &b->ffn, tc_nn_layernorm_fwd(g, &b->ln2, cls))); /* [B, 1, D] */
+    } else {
+        int s3[3] = {B, 1, D};
+        cls = tc_reshape(g, tc_slice(g, x, 1, 0, 1), 3, s3);
+    }
+    cls = tc_nn_layernorm_fwd(g, &v->post_ln, cls);
+    return tc_opt_v2_itc_image(g, m, cls);
+}
+
 tc_tensor *tc_opt_v2_text_embed(tc_graph *g, tc_model *m, const int32_t *ids, int B, int T) {
     const tc_model_config *c = &m->cfg;
     tc_opt_v2 *v = tc_opt_v2_of(m);

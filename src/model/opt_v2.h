@@ -70,6 +70,9 @@ tc_tensor *tc_opt_v2_text_embed(tc_graph *g, tc_model *m, const int32_t *ids, in
  * (x / max(‖x‖, 0.01), MindSpore's L2Normalize with ε 1e-4 on the squared norm) -> [B, E]. */
 tc_tensor *tc_opt_v2_itc_image(tc_graph *g, tc_model *m, tc_tensor *vit_states);
 tc_tensor *tc_opt_v2_itc_text(tc_graph *g, tc_model *m, tc_tensor *text_states);
+/* Pixels straight to the ITC image embedding [B, E] (= itc_image(vit(...)) up to rounding), running the
+ * last ViT layer for the class token only — for `embed`, where the other tokens are not needed. */
+tc_tensor *tc_opt_v2_image_embed(tc_graph *g, tc_model *m, const float *pixels, int B, int S);
 /* exp(t) clamped at TC_OPT_V2_MAX_LOGIT_SCALE -> [1] (for tc_info_nce and similarity scores). */
 tc_tensor *tc_opt_v2_itc_scale(tc_graph *g, tc_model *m);
 /* itm_head_two on the fusion CLS: Dense D→2D, LayerNorm, GELU (tanh), Dense 2D→2 -> [B, 2]. */

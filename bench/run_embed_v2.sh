@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# taichu vs PyTorch: opt-v2-base image and text embedding throughput (bench/bench_embed_v2.c and
+# bench/embed_v2_torch.py, the PyTorch twin ref/twin_opt_v2.py), all three in one go on the same machine:
+#   1. taichu bench_embed_v2                     (threads: TAICHU_THREADS, default = cores)
+#   2. PyTorch out of the box                     (torch's defaults, no environment tuning)
+#   3. PyTorch tuned: OMP_WAIT_POLICY=PASSIVE, MALLOC_MMAP_THRESHOLD_ / MALLOC_TRIM_THRESHOLD_ = 1 GiB, 2 threads
+# Usage: bench/run_embed_v2.sh [BUILD_DIR] [extra args for both, e.g. --reps 3 --img-batch 4]
+# The machine is shared and noisy: compare ratios from the same run only, and rerun.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+build="${1:-$here/../build}"
+shift || true
+bin="$build/bench/bench_embed_v2"
+py=/usr/bin/python3
+[ -x "$bin" ] || { echo "run_embed_v2.sh: $bin not found (build with cmake first)" >&2; exit 1; }
+threads="${TAICHU_THREADS:-$(nproc)}"
+
+out_c=$("$bin" --threads "$threads" "$@")
+echo "$out_c"
+out_d=$("$py" "$here/embed_v2_torch.py" --label torch-default "$@")
+echo "$out_d"
+out_t=$(OMP_WAIT_POLICY=PASSIVE MALLOC_MMAP_THRESHOLD_=1073741824 MALLOC_TRIM_THRESHOLD_=1073741824 \
+        OMP_NUM_THREADS=2 "$py" "$here/embed_v2_torch.py" --label torch-tuned --threads 2 "$@")
+echo "$out_t"
+
+get() { echo "$1" | sed -n "s/.*RESULT.* $2=\([0-9.]*\).*/\1/p"; }
+c_i=$(get "$out_c" img_per_s); c_t=$(get "$out_c" txt_per_s)
+d_i=$(get "$out_d" img_per_s); d_t=$(get "$out_d" txt_per_s)
+t_i=$(get "$out_t" img_per_s); t_t=$(get "$out_t" txt_per_s)
+c_ci=$(get "$out_c" img_cpu_ms); c_ct=$(get "$out_c" txt_cpu_ms)
+d_ci=$(get "$out_d" img_cpu_ms); d_ct=$(get "$out_d" txt_cpu_ms)
+t_ci=$(get "$out_t" img_cpu_ms); t_ct=$(get "$out_t" txt_cpu_ms)
+echo
+printf "%-30s %12s %12s %14s %14s\n" "" "images/s" "texts/s" "CPU-ms/image" "CPU-ms/text"
+printf "%-30s %12s %12s %14s %14s\n" "taichu ($threads threads)" "$c_i" "$c_t" "$c_ci" "$c_ct"
+printf "%-30s %12s %12s %14s %14s\n" "PyTorch out of the box" "$d_i" "$d_t" "$d_ci" "$d_ct"
+printf "%-30s %12s %12s %14s %14s\n" "PyTorch tuned (2 threads)" "$t_i" "$t_t" "$t_ci" "$t_ct"
+awk -v ci="$c_i" -v ct="$c_t" -v di="$d_i" -v dt="$d_t" -v ti="$t_i" -v tt="$t_t" \
+    -v cci="$c_ci" -v cct="$c_ct" -v tci="$t_ci" -v tct="$t_ct" 'BEGIN {
+  printf "ratio taichu / PyTorch tuned:          images %.2fx  texts %.2fx  (target >= 1.5x)\n", ci / ti, ct / tt;
+  printf "ratio taichu / PyTorch out of the box: images %.2fx  texts %.2fx\n", ci / di, ct / dt;
+  printf "CPU-time ratio PyTorch tuned / taichu: images %.2fx  texts %.2fx\n", tci / cci, tct / cct }'
