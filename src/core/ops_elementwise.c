@@ -1,6 +1,7 @@
-/* Element-wise ops: add / bias / rows / mul / scale, activations, dropout.
+/* Element-wise ops: add / sub / bias / rows / mul / scale / clamp, activations, dropout.
  * Inputs are made contiguous first (tc_contig) so every loop is a flat, vectorisable, statically
- * scheduled OpenMP loop. Backward functions write fresh gradients without a zeroing pass (tc_grad_w). */
+ * scheduled OpenMP loop. Backward functions write fresh gradients without a zeroing pass (tc_grad_w).
+ * Activations run AVX2 kernels (vmath.h) or, on AVX-512 CPUs, those of ops_act512.c. */
 #include <math.h>
 
 #include <stdlib.h>
