@@ -7,19 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Architecture hooks (see model.h). An architecture whose header is not in the tree yet is reported as
- * "not built yet" instead of failing to link, so the two architectures can land independently.
- * (Incremental builds: touch this file when an opt_v<N>.h first appears.) */
-#if defined(__has_include)
-#if __has_include("model/opt_v1.h")
+/* Architecture hooks (see model.h): tc_opt_v<N>_build / tc_opt_v<N>_free. */
 #include "model/opt_v1.h"
-#define TC_HAVE_OPT_V1 1
-#endif
-#if __has_include("model/opt_v2.h")
 #include "model/opt_v2.h"
-#define TC_HAVE_OPT_V2 1
-#endif
-#endif
 
 int tc_model_create(tc_model *m, const tc_model_config *cfg, uint64_t seed) {
     memset(m, 0, sizeof *m);
@@ -29,25 +19,14 @@ int tc_model_create(tc_model *m, const tc_model_config *cfg, uint64_t seed) {
     int rc = -1;
     switch (cfg->arch) {
     case TC_ARCH_V1:
-#ifdef TC_HAVE_OPT_V1
         rc = tc_opt_v1_build(m, seed);
-#else
-        rc = tc_error_set("model config: arch \"opt-v1\": this build has no opt-v1 implementation yet "
-                          "(src/model/opt_v1.h not built yet)");
-#endif
         break;
     case TC_ARCH_V2:
-#ifdef TC_HAVE_OPT_V2
         rc = tc_opt_v2_build(m, seed);
-#else
-        rc = tc_error_set("model config: arch \"opt-v2\": this build has no opt-v2 implementation yet "
-                          "(src/model/opt_v2.h not built yet)");
-#endif
         break;
     default:
         rc = tc_error_set("model config: field \"arch\": unknown architecture %d", (int)cfg->arch);
     }
-    (void)seed;
     if (rc != 0) {
         tc_model_free(m);
         return -1;
@@ -57,14 +36,8 @@ int tc_model_create(tc_model *m, const tc_model_config *cfg, uint64_t seed) {
 
 void tc_model_free(tc_model *m) {
     if (!m) return;
-    if (m->impl) {
-#ifdef TC_HAVE_OPT_V1
-        if (m->cfg.arch == TC_ARCH_V1) tc_opt_v1_free(m);
-#endif
-#ifdef TC_HAVE_OPT_V2
-        if (m->cfg.arch == TC_ARCH_V2) tc_opt_v2_free(m);
-#endif
-    }
+    if (m->impl && m->cfg.arch == TC_ARCH_V1) tc_opt_v1_free(m);
+    if (m->impl && m->cfg.arch == TC_ARCH_V2) tc_opt_v2_free(m);
     tc_params_free(&m->params);
     memset(m, 0, sizeof *m);
 }
