@@ -90,13 +90,14 @@ static inline int gc_check(const char *name, tc_params *ps, int nin, tc_tensor *
 /* Convenience: a params store holding nin inputs of the given shapes, filled with scale*N(0,1). */
 typedef struct {
     tc_params ps;
-    tc_tensor *in[8];
+    tc_tensor *in[12];
     int n;
 } gc_inputs;
 
 static inline void gc_inputs_make(gc_inputs *gi, int n, const int *ndims, const int (*shapes)[4], uint64_t seed,
                                   float scale) {
     tc_params_init(&gi->ps);
+    if (n > 12) n = 12; /* capacity of gc_inputs.in */
     gi->n = n;
     for (int i = 0; i < n; i++) {
         char nm[32];
