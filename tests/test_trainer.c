@@ -4,6 +4,7 @@
  * the peak-FLOP/s probe and the single-process all-gather. */
 #include <cjson/cJSON.h>
 #include <dirent.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include "core/error.h"
@@ -314,6 +315,34 @@ static void test_allgather_single(void) {
     tc_dist_finalize(&d);
 }
 
+/* SIGINT during a run with handle_signals: the step finishes, a checkpoint is written, the status is 130. */
+static void raise_at_4(void *user, const tc_step_record *r) {
+    (void)user;
+    if (r->step == 4) raise(SIGINT);
+}
+
+static void test_signal(void) {
+    const char *run = "trainer_sig";
+    toy_rm_run(run);
+    toy t;
+    toy_init(&t, 4, 0.0f, 6);
+    tc_train_task task = {"copy", 1, 1, toy_copy, &t};
+    tc_trainer_cfg c = toy_cfg(run, 50);
+    c.handle_signals = 1;
+    c.on_step = raise_at_4;
+    int rc = tc_train(&c, &t.m.ps, &task, 1, NULL, TC_START_FRESH);
+    TC_CHECK(rc == 128 + SIGINT, "status %d, want %d", rc, 128 + SIGINT);
+    char *dir = NULL;
+    long step = -1;
+    TC_CHECK(tc_ckpt_find_latest(run, &dir, &step) == 0 && step == 4, "checkpoint at the interrupted step: %ld", step);
+    free(dir);
+    struct sigaction sa;
+    sigaction(SIGINT, NULL, &sa);
+    TC_CHECK(sa.sa_handler == SIG_DFL, "the previous SIGINT handler is restored");
+    toy_free(&t);
+    toy_rm_run(run);
+}
+
 int main(void) {
     test_metaloader();
     test_progress_and_peak();
@@ -322,5 +351,6 @@ int main(void) {
     test_accumulation();
     test_sum_mode();
     test_skip_nonfinite();
+    test_signal();
     return tc_test_summary("trainer");
 }
