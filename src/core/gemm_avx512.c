@@ -239,7 +239,11 @@ TC_AVX512 static inline __attribute__((always_inline)) void kernel_body(const in
 #pragma GCC unroll 4
     for (int v = 0; v < NV; v++) mv[v] = m[v];
     /* one line of the next A micro-panel's source per k step (see a_prefetch) */
-    const char *pline = pf->base, *pp = pf->base;
+    const char *pline = packed ? pf->base : NULL, *pp = pline; /* pf is NULL when !packed */
+    /* In place, rows past `rows` do not exist: they re-read the last valid row (results not stored). */
+    long aoff[MR];
+#pragma GCC unroll 16
+    for (int i = 0; i < R; i++) aoff[i] = (i < rows ? i : rows - 1) * rsa;
     int prow = 0;
     for (int k = 0; k < kc; k++) {
         if (packed) {
@@ -256,7 +260,7 @@ TC_AVX512 static inline __attribute__((always_inline)) void kernel_body(const in
         for (int v = 0; v < NV; v++) bv[v] = _mm512_maskz_loadu_ps(mv[v], b + 16 * v);
 #pragma GCC unroll 16
         for (int i = 0; i < R; i++) {
-            __m512 ai = _mm512_set1_ps(packed ? a[i] : a[i * rsa]);
+            __m512 ai = _mm512_set1_ps(packed ? a[i] : a[aoff[i]]);
 #pragma GCC unroll 4
             for (int v = 0; v < NV; v++) acc[i][v] = _mm512_fmadd_ps(ai, bv[v], acc[i][v]);
         }
