@@ -26,8 +26,13 @@ term matters) and saved as a MindSpore .ckpt with the original names: the word t
 cls.predictions.decoder.weight (§7.2), position_ids as Int32, the two temperatures as scalars.
 Padded query rows of text/fusion states are garbage in the original (§1.3) and are not compared.
 
+VQA (A.4): the fused states of the same inputs, with the question's validity, are the memory of txt_output
+(the v1 decoder layout, every matrix out×in). Its twin is ref/twin_opt_v1.py's decoder and beam search
+(the v1 engineer's implementation of spec §1.10/§1.11, reused as is); its random weights are a second small
+.ckpt holding only txt_output.* (the C test loads both files into the model with dec_num_layers 2).
+
 Run: /usr/bin/python3 ref/twin_opt_v2.py  (deterministic; torch 1.13 CPU). Writes tests/data/opt_v2/
-{config.json, tiny.ckpt, golden.bin}.
+{config.json, tiny.ckpt, golden.bin, vqa_config.json, vqa_txt_output.ckpt, vqa_golden.bin}.
 """
 import json
 import math
@@ -51,9 +56,11 @@ CFG = {  # opt-v2-tiny's structure (2 + 2 + 2 layers, 4 heads), narrower
     "hidden_act": "gelu", "layer_norm_eps": 1e-5, "patch_size": 8, "train_image_size": 32,
     "vit_hidden_size": 64, "vit_num_layers": 2, "vit_num_heads": 4, "vit_intermediate_size": 96,
     "text_num_layers": 2, "max_text_len": 30, "itc_dim": 32,
-    "dec_hidden_size": 64, "dec_num_layers": 2, "dec_num_heads": 4, "dec_intermediate_size": 96,
+    "dec_hidden_size": 64, "dec_num_layers": 0, "dec_num_heads": 4, "dec_intermediate_size": 96,
     "dec_max_position": 32, "txt_dec_vocab_size": 256,
 }
+# The VQA network (A.4) adds txt_output.*: the same model with the answer decoder (dec_num_layers > 0).
+CFG_VQA = dict(CFG, dec_num_layers=2)
 VIT = "uniter.img_embeddings.vit."
 GRAD_NAMES = [
     "uniter.embeddings.word_embeddings.embedding_table", "uniter.embeddings.layernorm.gamma",
@@ -280,6 +287,68 @@ def heads_and_loss(c, P, img, txt, fused, mlm_rows, mlm_targets, itm_targets, re
     return loss_itc + loss_itm + loss_mlm
 
 
+def make_vqa_params(c, gen):
+    """txt_output.*: LinearEmbedding [d, D], tfm_encoder / tfm_decoder blocks (repo-local layout, out×in),
+    tfm_embedding_lookup [V, d] (std 0.1: a weaker token residual, so greedy ids vary along the sequence);
+    decoder weights scaled like twin_opt_v1 so the ids depend on the memory."""
+    D, d, f, V = c["hidden_size"], c["dec_hidden_size"], c["dec_intermediate_size"], c["txt_dec_vocab_size"]
+    P = {}
+
+    def lin(name, out, inp, std=0.1):
+        P[name + ".weight"] = torch.randn(out, inp, generator=gen) * std
+        P[name + ".bias"] = torch.randn(out, generator=gen) * 0.05
+
+    def ln(name, n):
+        P[name + ".gamma"] = 1 + 0.1 * torch.randn(n, generator=gen)
+        P[name + ".beta"] = 0.1 * torch.randn(n, generator=gen)
+
+    def block(pre, cross):
+        ln(pre + ".layernorm1", d)
+        for a in [".attention"] + ([".cross_attention"] if cross else []):
+            for k in ("dense1", "dense2", "dense3", "projection"):
+                lin(pre + a + "." + k, d, d)
+        if cross:
+            ln(pre + ".cross_attention_layernorm", d)
+        ln(pre + ".layernorm2", d)
+        lin(pre + ".output.mapping", f, d)
+        lin(pre + ".output.projection", d, f)
+
+    P["txt_output.tfm_embedding_lookup.embedding_table"] = torch.randn(V, d, generator=gen) * 0.1
+    lin("txt_output.LinearEmbedding", d, D, std=0.2)
+    for i in range(c["dec_num_layers"]):
+        block(f"txt_output.tfm_encoder.blocks.{i}", False)
+    for i in range(c["dec_num_layers"]):
+        block(f"txt_output.tfm_decoder.blocks.{i}", True)
+    for k in list(P):
+        if k.startswith("txt_output.tfm_") and "embedding" not in k and not k.endswith("gamma"):
+            P[k] = P[k] * (3.5 if k.endswith("weight") else 0.2)
+    return P
+
+
+def vqa_goldens(P, fused, valid):
+    import twin_opt_v1 as tw1  # noqa: E402  (the v1 decoder twin)
+    c = CFG_VQA
+    Q = make_vqa_params(c, torch.Generator().manual_seed(4242))
+    PQ = dict(P)
+    PQ.update(Q)
+    out = {}
+    with torch.no_grad():
+        f = fused.detach()
+        M = tw1.dec_memory(c, PQ, "txt_output", f, valid)
+        tgt = torch.tensor([[0, 5, 17, 99, 3], [0, 42, 3, 8, 200]], dtype=torch.int32)
+        lp = tw1.dec_logprobs(c, PQ, "txt_output", tgt, torch.ones(tgt.shape), M, valid)
+        out.update({"vqa.memory": M, "vqa.tgt_ids": tgt, "vqa.logprobs": lp})
+        margins = []
+        for beam in (1, 3):
+            ids, score, length, margin = tw1.search(c, PQ, "txt_output", M, valid, beam, 8)
+            out[f"vqa.beam{beam}.ids"] = torch.tensor(ids, dtype=torch.int32)
+            out[f"vqa.beam{beam}.score"] = torch.tensor(score)
+            out[f"vqa.beam{beam}.len"] = torch.tensor(length, dtype=torch.int32)
+            margins.append(margin)
+    ck = {k: v.numpy().astype(np.float32) for k, v in Q.items()}
+    return ck, {k: v.numpy() for k, v in out.items()}, margins
+
+
 def main():
     torch.manual_seed(0)
     gen = torch.Generator().manual_seed(20261125)
@@ -324,6 +393,14 @@ def main():
     with open(os.path.join(OUT, "config.json.tmp"), "w") as fh:
         json.dump(cfg, fh, indent=1)
     os.replace(os.path.join(OUT, "config.json.tmp"), os.path.join(OUT, "config.json"))
+    vck, vgold, margins = vqa_goldens(P, fused, valid)
+    ms_ckpt.write(os.path.join(OUT, "vqa_txt_output.ckpt"), vck)
+    golden.write(os.path.join(OUT, "vqa_golden.bin"), vgold)
+    with open(os.path.join(OUT, "vqa_config.json.tmp"), "w") as fh:
+        json.dump(CFG_VQA, fh, indent=1)
+    os.replace(os.path.join(OUT, "vqa_config.json.tmp"), os.path.join(OUT, "vqa_config.json"))
+    print("vqa: greedy", vgold["vqa.beam1.ids"].tolist(), "beam 3", vgold["vqa.beam3.ids"].tolist(),
+          "smallest top-k margins", margins)
     n = sum(v.size for v in ck.values())
     print(f"{len(ck)} tensors, {n} values; loss {loss.item():.6f} "
           f"(itc {rec['loss.itc'].item():.4f} itm {rec['loss.itm'].item():.4f} mlm {rec['loss.mlm'].item():.4f})")

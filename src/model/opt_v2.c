@@ -109,6 +109,15 @@ int tc_opt_v2_build(tc_model *m, uint64_t seed) {
     v->clip_temp_unused = tc_nn_param(&nn, (tc_init){TC_INIT_CONST, 0.07f}, 1, &one, "clip_temp");
     v->clip_temp = tc_nn_param(&nn, (tc_init){TC_INIT_CONST, (float)log(1.0 / 0.07)}, 1, &one, "clip_loss.clip_temp");
 
+    if (c->dec_num_layers > 0) {
+        tc_dec_cfg dc = {.d_mem = D, .d = c->dec_hidden_size, .heads = c->dec_num_heads,
+                         .ffn = c->dec_intermediate_size, .enc_layers = c->dec_num_layers,
+                         .dec_layers = c->dec_num_layers, .vocab = c->txt_dec_vocab_size,
+                         .max_pos = c->dec_max_position, .dropout = c->dec_dropout};
+        tc_decoder_make(&v->vqa, &nn, "txt_output", &dc);
+        v->has_vqa = 1;
+    }
+
     tc_nn_finalize(&nn, seed);
     tc_nn_end(&nn);
 
@@ -136,6 +145,7 @@ void tc_opt_v2_free(tc_model *m) {
     tc_opt_v2 *v = tc_opt_v2_of(m);
     if (!v) return;
     free(v->vit);
+    if (v->has_vqa) tc_decoder_free(&v->vqa);
     tc_nn_stack_free(&v->text_enc);
     tc_nn_stack_free(&v->fusion);
     free(v);
@@ -384,4 +394,39 @@ tc_tensor *tc_opt_v2_mlm_logits(tc_graph *g, tc_model *m, tc_tensor *fused, cons
 
 tc_tensor *tc_opt_v2_pooler(tc_graph *g, tc_model *m, tc_tensor *states) {
     return tc_tanh(g, tc_nn_linear_fwd(g, &tc_opt_v2_of(m)->pooler, first_row(g, states)));
+}
+
+static int need_vqa(const tc_opt_v2 *v) {
+    return v->has_vqa ? 0
+                      : tc_error_set("opt-v2 VQA: this model has no answer decoder (txt_output): config field "
+                                     "\"dec_num_layers\" is 0");
+}
+
+tc_tensor *tc_opt_v2_vqa_memory(tc_graph *g, tc_model *m, tc_tensor *fused, const float *valid) {
+    tc_opt_v2 *v = tc_opt_v2_of(m);
+    if (need_vqa(v) != 0) return NULL;
+    return tc_decoder_memory(g, &v->vqa, fused, valid);
+}
+
+tc_tensor *tc_opt_v2_vqa_logprobs(tc_graph *g, tc_model *m, tc_tensor *mem, const float *mem_valid,
+                                  const int32_t *ids, const float *tgt_valid, int B, int Ta) {
+    tc_opt_v2 *v = tc_opt_v2_of(m);
+    if (need_vqa(v) != 0) return NULL;
+    tc_tensor *h = tc_decoder_states(g, &v->vqa, ids, tgt_valid, B, Ta, mem, mem_valid);
+    return h ? tc_decoder_logprobs(g, &v->vqa, h) : NULL;
+}
+
+int tc_opt_v2_vqa_answer(tc_graph *g, tc_model *m, const float *pixels, int S, const int32_t *ids,
+                         const float *valid, int B, int T, const tc_beam_cfg *cfg, int32_t *out_ids,
+                         float *out_score, int *out_len) {
+    tc_opt_v2 *v = tc_opt_v2_of(m);
+    if (need_vqa(v) != 0) return -1;
+    tc_graph_reset(g);
+    tc_graph_set_mode(g, 0, 0, 0, 0);
+    tc_tensor *img = tc_opt_v2_vit(g, m, pixels, B, S);
+    tc_tensor *txt = img ? tc_opt_v2_text(g, m, ids, valid, B, T, 0) : NULL;
+    if (!txt) return -1;
+    tc_tensor *mem = tc_decoder_memory(g, &v->vqa, tc_opt_v2_fusion(g, m, txt, valid, img, 0), valid);
+    /* the search projects mem into its cache before it resets g */
+    return tc_beam_search(g, &v->vqa, mem, valid, cfg, out_ids, out_score, out_len);
 }

@@ -8,6 +8,8 @@
 #ifndef TC_MODEL_OPT_V2_H
 #define TC_MODEL_OPT_V2_H
 
+#include "model/beam.h"
+#include "model/decoder.h"
 #include "model/model.h"
 #include "nn/transformer.h"
 
@@ -37,6 +39,10 @@ typedef struct tc_opt_v2 {
     tc_nn_linear text_proj, vision_proj; /* [E, D] */
     tc_tensor *clip_temp_unused; /* clip_temp (scalar 0.07, unused) */
     tc_tensor *clip_temp;        /* clip_loss.clip_temp: t, logits scale exp(t) (init ln(1/0.07)) */
+    /* VQA (A.4): txt_output, the v1 decoder layout over the fusion output (d_mem = hidden_size); registered
+     * only when dec_num_layers > 0 — pretraining/retrieval checkpoints have no txt_output.* */
+    tc_decoder vqa;
+    int has_vqa;
     int n_patches;
 } tc_opt_v2;
 
@@ -82,5 +88,21 @@ tc_tensor *tc_opt_v2_itm_logits(tc_graph *g, tc_model *m, tc_tensor *fused);
 tc_tensor *tc_opt_v2_mlm_logits(tc_graph *g, tc_model *m, tc_tensor *fused, const int32_t *rows, int n);
 /* Pooler tanh(W·h0 + b) on row 0 -> [B, D]. */
 tc_tensor *tc_opt_v2_pooler(tc_graph *g, tc_model *m, tc_tensor *states);
+
+/* ---- VQA (spec A.4; needs dec_num_layers > 0, else NULL / -1 with a message)
+ * The question `[CLS] q[:28] [SEP]` and the image go through the text encoder and the fusion (padding mask,
+ * not causal); the fused states [B, T, D] with the question's validity are the decoder's memory. */
+/* Decoder-side encoder over fused [B, T, D] -> M [B, T, dec_hidden_size]. */
+tc_tensor *tc_opt_v2_vqa_memory(tc_graph *g, tc_model *m, tc_tensor *fused, const float *valid);
+/* Teacher forcing: answer-decoder inputs ids [B, Ta] ([0, a0, …]), tgt_valid [B, Ta] or NULL, memory from
+ * tc_opt_v2_vqa_memory -> log-probabilities [B, Ta, txt_dec_vocab_size]. */
+tc_tensor *tc_opt_v2_vqa_logprobs(tc_graph *g, tc_model *m, tc_tensor *mem, const float *mem_valid,
+                                  const int32_t *ids, const float *tgt_valid, int B, int Ta);
+/* Whole VQA inference: pixels [B, 3, S, S], questions ids/valid [B, T] -> answers out_ids [B][max_len + 1]
+ * (leading 0, then the answer, 0 = EOS/padding), out_score / out_len as tc_beam_search (may be NULL).
+ * Uses and resets g. 0 or -1 with a message. */
+int tc_opt_v2_vqa_answer(tc_graph *g, tc_model *m, const float *pixels, int S, const int32_t *ids,
+                         const float *valid, int B, int T, const tc_beam_cfg *cfg, int32_t *out_ids,
+                         float *out_score, int *out_len);
 
 #endif
