@@ -77,7 +77,9 @@ int main(int argc, char **argv) {
     threads = tc_set_threads(threads);
     tc_model_config cfg;
     tc_model m;
-    if (tc_model_config_preset("opt-v2-base", &cfg) != 0 || tc_model_create(&m, &cfg, 1) != 0) {
+    int ok = tc_model_config_preset("opt-v2-base", &cfg) == 0;
+    cfg.dec_num_layers = 0; /* the retrieval/pretraining network: no VQA decoder to allocate and initialise */
+    if (!ok || tc_model_create(&m, &cfg, 1) != 0) {
         fprintf(stderr, "bench_embed_v2: %s\n", tc_error_get());
         return 1;
     }
