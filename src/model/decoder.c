@@ -3,6 +3,7 @@
 
 #include "core/error.h"
 
+#include <immintrin.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -164,6 +165,52 @@ void tc_dec_cache_reorder(tc_dec_cache *c, const int *src) {
     /* cross keys/values are the same for every beam of one input, and beams never change input */
 }
 
+/* Sum of the 8 lanes. */
+static inline float hsum8(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+/* y [n, out] = x [n, in] · Wᵀ (+ b) for an out×in W, for the handful of rows of one decode step. A GEMM call
+ * would pack all of W to multiply one row; this streams each W row once for up to 4 x rows (a decode step is
+ * bound by reading the weights), with the outputs split across threads. Inference only: records no backward
+ * (tc_dec_step runs with grad disabled). */
+static tc_tensor *lin_step(tc_graph *g, const tc_nn_linear *l, tc_tensor *x) {
+    if (l->layout != TC_W_OUT_IN || !tc_is_contiguous(l->w)) return tc_nn_linear_fwd(g, l, x);
+    if (!tc_is_contiguous(x)) x = tc_contiguous(g, x);
+    int in = l->in, out = l->out, n = (int)(tc_numel(x) / (size_t)in);
+    int shape[TC_MAX_DIMS];
+    for (int i = 0; i < x->ndim; i++) shape[i] = x->shape[i];
+    shape[x->ndim - 1] = out;
+    tc_tensor *y = tc_new(g, x->ndim, shape);
+    const float *W = l->w->data, *bias = l->b ? l->b->data : NULL, *X = x->data;
+    float *Y = y->data;
+    int k8 = in / 8 * 8;
+    for (int r0 = 0; r0 < n; r0 += 4) {
+        int nr = n - r0 < 4 ? n - r0 : 4;
+        const float *x0 = X + (long)r0 * in, *x1 = x0 + (nr > 1 ? in : 0), *x2 = x0 + (nr > 2 ? 2L * in : 0),
+                    *x3 = x0 + (nr > 3 ? 3L * in : 0);
+#pragma omp parallel for schedule(static) if ((long)out * in >= (1L << 16))
+        for (int o = 0; o < out; o++) {
+            const float *w = W + (long)o * in;
+            __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+            for (int k = 0; k < k8; k += 8) {
+                __m256 wv = _mm256_loadu_ps(w + k);
+                a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x0 + k), wv, a0);
+                a1 = _mm256_fmadd_ps(_mm256_loadu_ps(x1 + k), wv, a1);
+                a2 = _mm256_fmadd_ps(_mm256_loadu_ps(x2 + k), wv, a2);
+                a3 = _mm256_fmadd_ps(_mm256_loadu_ps(x3 + k), wv, a3);
+            }
+            float s[4] = {hsum8(a0), hsum8(a1), hsum8(a2), hsum8(a3)};
+            for (int k = k8; k < in; k++) s[0] += x0[k] * w[k], s[1] += x1[k] * w[k], s[2] += x2[k] * w[k], s[3] += x3[k] * w[k];
+            for (int r = 0; r < nr; r++) Y[(long)(r0 + r) * out + o] = s[r] + (bias ? bias[o] : 0.f);
+        }
+    }
+    return y;
+}
+
 /* Append x [n, 1, d] (contiguous or not) at position t of a [n][cap][d] buffer. */
 static void append(float *buf, const tc_tensor *x, int t, int cap) {
     int n = x->shape[0], d = x->shape[2];
@@ -190,23 +237,25 @@ tc_tensor *tc_dec_step(tc_graph *g, tc_decoder *dd, tc_dec_cache *c, const int32
         /* self-attention over the cached prefix plus this position (all earlier positions are real tokens:
          * the original feeds the whole prefix with a causal mask only) */
         tc_tensor *h = tc_nn_layernorm_fwd(g, &b->ln1, x);
-        tc_tensor *q = tc_nn_linear_fwd(g, &b->attn.q, h);
-        append(c->k + l * self_per, tc_nn_linear_fwd(g, &b->attn.k, h), t, c->cap);
-        append(c->v + l * self_per, tc_nn_linear_fwd(g, &b->attn.v, h), t, c->cap);
+        tc_tensor *q = lin_step(g, &b->attn.q, h);
+        append(c->k + l * self_per, lin_step(g, &b->attn.k, h), t, c->cap);
+        append(c->v + l * self_per, lin_step(g, &b->attn.v, h), t, c->cap);
         tc_tensor kc = leaf3(c->k + l * self_per, n, t + 1, d, (long)c->cap * d);
         tc_tensor vc = leaf3(c->v + l * self_per, n, t + 1, d, (long)c->cap * d);
         tc_tensor *a = tc_attention(g, q, &kc, &vc, b->cfg.heads, NULL, 0, 0.f);
-        x = tc_add(g, x, tc_nn_linear_fwd(g, &b->attn.proj, a));
+        x = tc_add(g, x, lin_step(g, &b->attn.proj, a));
         /* cross-attention to the memory's cached keys/values */
         h = tc_nn_layernorm_fwd(g, &b->lnc, x);
-        q = tc_nn_linear_fwd(g, &b->xattn.q, h);
+        q = lin_step(g, &b->xattn.q, h);
         tc_tensor xk = leaf3(c->xk + l * cross_per, n, S, d, (long)S * d);
         tc_tensor xv = leaf3(c->xv + l * cross_per, n, S, d, (long)S * d);
         a = tc_attention(g, q, &xk, &xv, b->cfg.heads, c->mem_valid, 0, 0.f);
-        x = tc_add(g, x, tc_nn_linear_fwd(g, &b->xattn.proj, a));
-        x = tc_add(g, x, tc_nn_ffn_fwd(g, &b->ffn, tc_nn_layernorm_fwd(g, &b->ln2, x)));
+        x = tc_add(g, x, lin_step(g, &b->xattn.proj, a));
+        h = tc_nn_act(g, lin_step(g, &b->ffn.mapping, tc_nn_layernorm_fwd(g, &b->ln2, x)), b->ffn.act);
+        x = tc_add(g, x, lin_step(g, &b->ffn.projection, h));
     }
     c->t = t + 1;
     int oshape[2] = {n, dd->cfg.vocab};
-    return tc_reshape(g, tc_decoder_logprobs(g, dd, x), 2, oshape);
+    tc_nn_linear out = {dd->emb.table, NULL, TC_W_OUT_IN, dd->cfg.d, dd->cfg.vocab}; /* tied, no bias */
+    return tc_reshape(g, tc_log_softmax(g, lin_step(g, &out, x)), 2, oshape);
 }

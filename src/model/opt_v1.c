@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #define VIT "uniter.img_embeddings.vit"
 
@@ -130,6 +132,19 @@ void tc_opt_v1_rank_from_itm(tc_model *m) {
     int D = m->cfg.hidden_size;
     memcpy(v->rank.w->data, v->itm.w->data + (size_t)TC_OPT_V1_ZERO_SHOT_CLASS * D, sizeof(float) * (size_t)D);
     v->rank.b->data[0] = v->itm.b->data[TC_OPT_V1_ZERO_SHOT_CLASS];
+}
+
+size_t tc_opt_v1_release_grad_pages(tc_model *m) {
+    tc_params *ps = &m->params;
+    if (!ps->grad || ps->total == 0) return 0;
+    long page = sysconf(_SC_PAGESIZE);
+    if (page <= 0) return 0;
+    uintptr_t lo = ((uintptr_t)ps->grad + (uintptr_t)page - 1) / (uintptr_t)page * (uintptr_t)page;
+    uintptr_t hi = ((uintptr_t)(ps->grad + ps->total)) / (uintptr_t)page * (uintptr_t)page;
+    if (hi <= lo) return 0;
+    /* private anonymous pages read back as zeros after MADV_DONTNEED: the slab's contents do not change */
+    if (madvise((void *)lo, hi - lo, MADV_DONTNEED) != 0) return 0;
+    return hi - lo;
 }
 
 /* ------------------------------------------------------------------------------------------ encoders */

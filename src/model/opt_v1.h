@@ -71,6 +71,12 @@ static inline tc_opt_v1 *tc_opt_v1_of(const tc_model *m) { return (tc_opt_v1 *)m
  * rank_output; call this after loading any other checkpoint so rank == the zero-shot ITM score. */
 void tc_opt_v1_rank_from_itm(tc_model *m);
 
+/* Inference-only processes: hand the (all-zero) gradient slab's pages back to the OS so only the weights stay
+ * resident (4.7 GB instead of 9.5 GB for opt-v1-1b). The slab stays mapped and reads as zeros, so a later
+ * backward still works (its pages fault back in). tc_params_finalize zero-fills both slabs with memset, so
+ * the peak during model creation is not lowered by this; see docs/models.md. Returns the bytes released. */
+size_t tc_opt_v1_release_grad_pages(tc_model *m);
+
 /* ViT (§1.4): patches [B, rows, Pd] (row-major, from tc_image_patchify with one zero pad row) -> the final
  * LayerNorm's output [B, rows, Dv]. rows is normally N + 1; N (pad patch dropped) exists for the toggle test.
  * NULL with a message when rows is not N or N + 1. */
