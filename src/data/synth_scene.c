@@ -20,8 +20,8 @@ const uint8_t tc_synth_colour_rgb[TC_SYNTH_NCOLOURS][3] = {
     {220, 30, 30}, {245, 135, 20}, {240, 220, 30}, {40, 175, 50}, {30, 200, 210}, {40, 70, 225}, {150, 50, 205},
 };
 
-/* Slot centres (fractions of the side). Left/right and top/bottom are far enough from the centre that
- * two big objects at most touch. */
+/* Slot centres (fractions of the side). Two big objects in neighbouring slots (0.31 apart) at most
+ * touch at their outlines; star tips of a big object in an edge slot may reach the border. */
 static const float slot_xy[TC_SYNTH_NPOS][2] = {{0.19f, 0.5f}, {0.81f, 0.5f}, {0.5f, 0.19f}, {0.5f, 0.81f}, {0.5f, 0.5f}};
 
 static float uni(tc_rng *r, float lo, float hi) { return lo + (hi - lo) * tc_rng_uniform(r); }
@@ -50,9 +50,11 @@ void tc_synth_scene_sample(tc_synth_scene *s, tc_rng *r) {
         }
         o->size = (int)tc_rng_below(r, 2);
         o->pos = slots[i];
-        o->r = o->size == TC_SYNTH_BIG ? uni(r, 0.135f, 0.155f) : uni(r, 0.085f, 0.10f);
-        o->cx = slot_xy[o->pos][0] + uni(r, -0.015f, 0.015f);
-        o->cy = slot_xy[o->pos][1] + uni(r, -0.015f, 0.015f);
+        /* As large as the slots allow: shape is what a small model learns last (a CNN probe at 64 px
+         * reached 98 % on colour and size but 71 % on shape after 3 epochs with radii 0.135-0.155 / 0.085-0.10) */
+        o->r = o->size == TC_SYNTH_BIG ? uni(r, 0.15f, 0.165f) : uni(r, 0.095f, 0.11f);
+        o->cx = slot_xy[o->pos][0] + uni(r, -0.01f, 0.01f);
+        o->cy = slot_xy[o->pos][1] + uni(r, -0.01f, 0.01f);
         for (int c = 0; c < 3; c++) o->rgb[c] = clamp_u8(tc_synth_colour_rgb[o->colour][c] + uni(r, -12, 12));
     }
     s->bg_kind = (int)tc_rng_below(r, 4);
