@@ -21,6 +21,13 @@ for f in README.txt text/flickr30k_test_zh_token.json text/json_coco_train_zh_to
 done
 [ "$(sed -n 102p "$out/a/text/bert-base-chinese-vocab.txt")" = "[CLS]" ] || fail "[CLS] is not id 101"
 ls "$out/a" | grep -q tmp && fail "temporary files left behind"
+# progress bar: plain final line when stderr is a file, in-place redraws when forced, silent with 0
+"$TAICHU" synth --out "$out/p" --images 5 --size 16 --no-audio 2> "$out/err" > /dev/null
+grep -q "^synth images 5/5 100.0%" "$out/err" || fail "plain progress line: $(cat "$out/err")"
+TAICHU_PROGRESS=1 "$TAICHU" synth --out "$out/p" --images 5 --size 16 --no-audio 2> "$out/err" > /dev/null
+grep -q $'\r' "$out/err" || fail "TAICHU_PROGRESS=1 does not redraw in place"
+TAICHU_PROGRESS=0 "$TAICHU" synth --out "$out/p" --images 5 --size 16 --no-audio 2> "$out/err" > /dev/null
+[ ! -s "$out/err" ] || fail "TAICHU_PROGRESS=0 still prints: $(cat "$out/err")"
 # bad usage: clear messages, non-zero status
 if "$TAICHU" synth --out "$out/d" --images 2 --no-audio 2> "$out/err"; then fail "--images 2 accepted"; fi
 grep -q -- "--images must be" "$out/err" || fail "message for --images: $(cat "$out/err")"
