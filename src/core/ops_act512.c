@@ -18,12 +18,12 @@ int tc_have_avx512(void) {
     return have512;
 }
 
-#pragma GCC push_options
-#pragma GCC target("avx512f,avx512dq,avx512bw,avx512vl,fma")
+/* per-function target attributes (not #pragma GCC target, which clang ignores) */
+#define TC512 __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,fma")))
 
 #define S(c) _mm512_set1_ps(c)
 
-static inline __m512 exp16(__m512 x) {
+TC512 static inline __m512 exp16(__m512 x) {
     x = _mm512_min_ps(_mm512_max_ps(x, S(-87.3f)), S(88.3f));
     __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, S(1.44269504089f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
     __m512 r = _mm512_fnmadd_ps(n, S(0.693145751953125f), x);
@@ -39,19 +39,19 @@ static inline __m512 exp16(__m512 x) {
     return _mm512_mul_ps(p, _mm512_castsi512_ps(e));
 }
 
-static inline __m512 abs16(__m512 x) { return _mm512_andnot_ps(S(-0.0f), x); }
-static inline __m512 copysign16(__m512 mag, __m512 sgn) { return _mm512_or_ps(mag, _mm512_and_ps(sgn, S(-0.0f))); }
+TC512 static inline __m512 abs16(__m512 x) { return _mm512_andnot_ps(S(-0.0f), x); }
+TC512 static inline __m512 copysign16(__m512 mag, __m512 sgn) { return _mm512_or_ps(mag, _mm512_and_ps(sgn, S(-0.0f))); }
 
-static inline __m512 tanh16(__m512 x) {
+TC512 static inline __m512 tanh16(__m512 x) {
     __m512 t = exp16(_mm512_mul_ps(S(-2.0f), abs16(x)));
     return copysign16(_mm512_div_ps(_mm512_sub_ps(S(1.0f), t), _mm512_add_ps(S(1.0f), t)), x);
 }
 
-static inline __m512 sigmoid16(__m512 x) {
+TC512 static inline __m512 sigmoid16(__m512 x) {
     return _mm512_div_ps(S(1.0f), _mm512_add_ps(S(1.0f), exp16(_mm512_sub_ps(_mm512_setzero_ps(), x))));
 }
 
-static inline __m512 erf16_e(__m512 x, __m512 *e_out) {
+TC512 static inline __m512 erf16_e(__m512 x, __m512 *e_out) {
     __m512 a = abs16(x);
     __m512 t = _mm512_div_ps(S(1.0f), _mm512_fmadd_ps(S(0.3275911f), a, S(1.0f)));
     __m512 p = S(1.061405429f);
@@ -64,7 +64,7 @@ static inline __m512 erf16_e(__m512 x, __m512 *e_out) {
     return copysign16(_mm512_fnmadd_ps(_mm512_mul_ps(p, t), e, S(1.0f)), x);
 }
 
-static inline __attribute__((always_inline)) __m512 f16(int kind, __m512 x) {
+TC512 static inline __attribute__((always_inline)) __m512 f16(int kind, __m512 x) {
     __m512 e;
     switch (kind) {
     case TC_ACT_GELU_TANH: {
@@ -81,7 +81,7 @@ static inline __attribute__((always_inline)) __m512 f16(int kind, __m512 x) {
     }
 }
 
-static inline __attribute__((always_inline)) __m512 d16(int kind, __m512 x, __m512 y) {
+TC512 static inline __attribute__((always_inline)) __m512 d16(int kind, __m512 x, __m512 y) {
     __m512 one = S(1.0f);
     switch (kind) {
     case TC_ACT_GELU_TANH: {
@@ -108,7 +108,7 @@ static inline __attribute__((always_inline)) __m512 d16(int kind, __m512 x, __m5
     }
 }
 
-static inline __attribute__((always_inline)) void fwd(int kind, const float *x, float *y, long n) {
+TC512 static inline __attribute__((always_inline)) void fwd(int kind, const float *x, float *y, long n) {
     long i = 0;
     for (; i + 16 <= n; i += 16) _mm512_storeu_ps(y + i, f16(kind, _mm512_loadu_ps(x + i)));
     if (i < n) {
@@ -117,7 +117,7 @@ static inline __attribute__((always_inline)) void fwd(int kind, const float *x, 
     }
 }
 
-static inline __attribute__((always_inline)) void bwd(int kind, const float *x, const float *y, const float *gy,
+TC512 static inline __attribute__((always_inline)) void bwd(int kind, const float *x, const float *y, const float *gy,
                                                       float *gx, long n, int acc) {
     for (long i = 0; i < n; i += 16) {
         __mmask16 m = n - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - i)) - 1);
@@ -128,7 +128,7 @@ static inline __attribute__((always_inline)) void bwd(int kind, const float *x, 
     }
 }
 
-void tc_act512_fwd(int kind, const float *x, float *y, long n) {
+TC512 void tc_act512_fwd(int kind, const float *x, float *y, long n) {
     switch (kind) {
     case TC_ACT_GELU_TANH: fwd(TC_ACT_GELU_TANH, x, y, n); break;
     case TC_ACT_GELU_ERF: fwd(TC_ACT_GELU_ERF, x, y, n); break;
@@ -140,7 +140,7 @@ void tc_act512_fwd(int kind, const float *x, float *y, long n) {
     }
 }
 
-void tc_act512_bwd(int kind, const float *x, const float *y, const float *gy, float *gx, long n, int acc) {
+TC512 void tc_act512_bwd(int kind, const float *x, const float *y, const float *gy, float *gx, long n, int acc) {
     switch (kind) {
     case TC_ACT_GELU_TANH: bwd(TC_ACT_GELU_TANH, x, y, gy, gx, n, acc); break;
     case TC_ACT_GELU_ERF: bwd(TC_ACT_GELU_ERF, x, y, gy, gx, n, acc); break;
@@ -152,4 +152,3 @@ void tc_act512_bwd(int kind, const float *x, const float *y, const float *gy, fl
     }
 }
 
-#pragma GCC pop_options

@@ -142,12 +142,16 @@ static void add_rows_bw(tc_graph *g, tc_node *nd) {
         long m = (long)tc_numel(r);
         float *gr = tc_grad(g, r);
         long reps = n / m;
-        /* sum over the batch: split r's elements between threads, fixed order over the batch */
-#pragma omp parallel for simd schedule(static) if (n > TC_PAR_MIN)
-        for (long i = 0; i < m; i++) {
-            float s = 0;
-            for (long k = 0; k < reps; k++) s += y->grad[k * m + i];
-            gr[i] += s;
+        /* sum over the batch: blocks of r's elements go to threads, each summed in batch order */
+        const float *gy = y->grad;
+#pragma omp parallel for schedule(static) if (n > TC_PAR_MIN)
+        for (long i0 = 0; i0 < m; i0 += 256) {
+            long i1 = i0 + 256 < m ? i0 + 256 : m;
+            for (long k = 0; k < reps; k++) {
+                const float *src = gy + k * m;
+#pragma omp simd
+                for (long i = i0; i < i1; i++) gr[i] += src[i];
+            }
         }
     }
 }
