@@ -192,29 +192,41 @@ TC_AVX512 static void pack_b(const gemm_prob *P, int p0, int kc, int j0, int nr,
     }
 }
 
-/* Where a micro-kernel call prefetches: the unpacked source of the A micro-panel packed next, one cache
- * line per k step, cycling over `rows` rows `stride` bytes apart, then moving 64 bytes right. Packing is
- * memory-bound; issuing its loads early from the compute-bound kernel hides most of that latency. */
+/* What the micro-kernel prefetches, one cache line per k step: the unpacked source of the panel that is
+ * packed next (an A micro-panel, or a B micro-panel on the first pass over B). It walks `rows` rows
+ * `stride` bytes apart, then moves 64 bytes right, until `left` lines are done; one cursor may span
+ * several kernel calls. Packing is memory-bound, the kernel is compute-bound: issuing the packing's
+ * loads early from the kernel hides most of their latency. */
 typedef struct {
-    const char *base;
+    const char *line, *p; /* top of the current column of lines; next address */
     size_t stride;
-    int rows;
-} a_prefetch;
+    int rows, row;
+    long left; /* lines still to prefetch; 0 = nothing to do */
+} prefetch_cursor;
 
-/* The source of the MR-row micro-panel at rows [i0, i0+MR) × k [p0, p0+kc) of op(A); `none` when past i1. */
-static a_prefetch a_prefetch_for(const gemm_prob *P, int i0, int i1, int p0, int kc, const float *none) {
-    a_prefetch f = {(const char *)none, 0, 1 << 30};
-    if (i0 >= i1) return f;
-    if (P->ta) { /* A stored K×M: kc rows of MR floats */
-        f.base = (const char *)(P->A + (size_t)p0 * P->lda + i0);
-        f.stride = (size_t)P->lda * sizeof(float);
-        f.rows = kc;
-    } else { /* A stored M×K: MR rows of kc floats */
-        f.base = (const char *)(P->A + (size_t)i0 * P->lda + p0);
-        f.stride = (size_t)P->lda * sizeof(float);
-        f.rows = i1 - i0 < MR ? i1 - i0 : MR;
-    }
-    return f;
+/* A region of `rows` rows of `bytes` bytes, `stride` bytes apart. */
+static prefetch_cursor cursor_make(const float *start, size_t stride, int rows, size_t bytes) {
+    uintptr_t a = (uintptr_t)start, first = a & ~(uintptr_t)63, last = (a + bytes - 1) & ~(uintptr_t)63;
+    prefetch_cursor c = {(const char *)first, (const char *)first, stride, rows, 0, 0};
+    c.left = (long)rows * (long)((last - first) / 64 + 1);
+    return c;
+}
+
+/* The source of the MR-row A micro-panel at rows [i0, i0+MR) × k [p0, p0+kc); nothing when i0 >= i1. */
+static prefetch_cursor a_cursor(const gemm_prob *P, int i0, int i1, int p0, int kc) {
+    prefetch_cursor none = {0};
+    if (i0 >= i1) return none;
+    int rows = i1 - i0 < MR ? i1 - i0 : MR;
+    size_t stride = (size_t)P->lda * sizeof(float);
+    if (P->ta) return cursor_make(P->A + (size_t)p0 * P->lda + i0, stride, kc, (size_t)rows * sizeof(float));
+    return cursor_make(P->A + (size_t)i0 * P->lda + p0, stride, rows, (size_t)kc * sizeof(float));
+}
+
+/* The source of the B micro-panel at k [p0, p0+kc) × columns [j0, j0+nr). */
+static prefetch_cursor b_cursor(const gemm_prob *P, int p0, int kc, int j0, int nr) {
+    size_t stride = (size_t)P->ldb * sizeof(float);
+    if (P->tb) return cursor_make(P->B + (size_t)j0 * P->ldb + p0, stride, nr, (size_t)kc * sizeof(float));
+    return cursor_make(P->B + (size_t)p0 * P->ldb + j0, stride, kc, (size_t)nr * sizeof(float));
 }
 
 /* The R×NR micro-kernel (R <= MR rows, NR = 16·NV columns). a: packed [kc][MR] (only the first R of
@@ -228,7 +240,7 @@ TC_AVX512 static inline __attribute__((always_inline)) void kernel_body(const in
                                                                        const float *restrict b, long ldb,
                                                                        const __mmask16 *m, float *restrict c,
                                                                        long ldc, int rows, float alpha, float beta,
-                                                                       const a_prefetch *pf) {
+                                                                       prefetch_cursor *pf) {
     __m512 acc[MR][NV];
 #pragma GCC unroll 16
     for (int i = 0; i < R; i++)
@@ -238,21 +250,22 @@ TC_AVX512 static inline __attribute__((always_inline)) void kernel_body(const in
     __mmask16 mv[NV];
 #pragma GCC unroll 4
     for (int v = 0; v < NV; v++) mv[v] = m[v];
-    /* one line of the next A micro-panel's source per k step (see a_prefetch) */
-    const char *pline = packed ? pf->base : NULL, *pp = pline; /* pf is NULL when !packed */
+    /* one line of the next panel's source per k step (see prefetch_cursor); pf is NULL when !packed */
+    prefetch_cursor cur = {0};
+    if (packed) cur = *pf;
     /* In place, rows past `rows` do not exist: they re-read the last valid row (results not stored). */
     long aoff[MR];
 #pragma GCC unroll 16
     for (int i = 0; i < R; i++) aoff[i] = (i < rows ? i : rows - 1) * rsa;
-    int prow = 0;
     for (int k = 0; k < kc; k++) {
-        if (packed) {
-            _mm_prefetch(pp, _MM_HINT_T0);
-            pp += pf->stride;
-            if (++prow == pf->rows) {
-                prow = 0;
-                pline += 64;
-                pp = pline;
+        if (packed && cur.left > 0) {
+            _mm_prefetch(cur.p, _MM_HINT_T0);
+            cur.left--;
+            cur.p += cur.stride;
+            if (++cur.row == cur.rows) {
+                cur.row = 0;
+                cur.line += 64;
+                cur.p = cur.line;
             }
         }
         __m512 bv[NV];
@@ -267,6 +280,7 @@ TC_AVX512 static inline __attribute__((always_inline)) void kernel_body(const in
         a += packed ? MR : csa;
         b += ldb;
     }
+    if (packed) *pf = cur;
     __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
     int read_c = beta != 0.0f;
 #pragma GCC unroll 16
@@ -284,11 +298,11 @@ TC_AVX512 static inline __attribute__((always_inline)) void kernel_body(const in
 
 typedef void (*kernel_fn)(int kc, const float *restrict a, long rsa, long csa, const float *restrict b, long ldb,
                           const __mmask16 *m, float *restrict c, long ldc, int rows, float alpha, float beta,
-                          const a_prefetch *pf);
+                          prefetch_cursor *pf);
 #define DEF_KERNEL(R, P, NAME)                                                                                \
     TC_AVX512 static void NAME(int kc, const float *restrict a, long rsa, long csa, const float *restrict b,  \
                                long ldb, const __mmask16 *m, float *restrict c, long ldc, int rows,           \
-                               float alpha, float beta, const a_prefetch *pf) {                               \
+                               float alpha, float beta, prefetch_cursor *pf) {                                \
         kernel_body(R, P, kc, a, rsa, csa, b, ldb, m, c, ldc, rows, alpha, beta, pf);                         \
     }
 #define DEF_KERNELS(R) DEF_KERNEL(R, 1, kernel_r##R) DEF_KERNEL(R, 0, kernel_direct_r##R)
@@ -336,16 +350,15 @@ TC_AVX512 static void gemm_thread(const gemm_prob *P, int nt, int tid, float *bs
         for (int pc = 0; pc < P->K; pc += KC) {
             int kc = P->K - pc < KC ? P->K - pc : KC;
             float beta = pc == 0 ? P->beta : 1.0f;
-            if (!P->direct_b) {
-                /* shared panel: the team packs it together; private: each packs the panels it uses */
-                int p_lo = shared_b ? tid : n_lo, p_hi = shared_b ? npanels : n_hi, step = shared_b ? nt : 1;
-                for (int jp = p_lo; jp < p_hi; jp += step) {
+            /* shared panel: the team packs it together up front. Private panels: each thread packs the
+             * ones it uses lazily, during its first ic block, the kernels prefetching the next one. */
+            int lazy_b = !P->direct_b && !shared_b;
+            if (shared_b) {
+                for (int jp = tid; jp < npanels; jp += nt) {
                     int nr = nc - jp * NR < NR ? nc - jp * NR : NR;
                     pack_b(P, pc, kc, jc + jp * NR, nr, bpack + (size_t)jp * NR * kc);
                 }
-                if (shared_b && nt > 1) {
 #pragma omp barrier
-                }
             }
             for (int ic = m_lo; ic < m_hi; ic += MC) {
                 int mc = m_hi - ic < MC ? m_hi - ic : MC;
@@ -354,6 +367,13 @@ TC_AVX512 static void gemm_thread(const gemm_prob *P, int nt, int tid, float *bs
                 if (n_hi > n_lo && !P->direct_a) pack_a(P, ic, mc < MR ? mc : MR, pc, kc, apack);
                 for (int jp = n_lo; jp < n_hi; jp++) {
                     int nr = nc - jp * NR < NR ? nc - jp * NR : NR;
+                    int first_b = lazy_b && ic == m_lo;
+                    if (first_b) pack_b(P, pc, kc, jc + jp * NR, nr, bpack + (size_t)jp * NR * kc);
+                    prefetch_cursor bcur = {0};
+                    if (first_b && jp > n_lo && jp + 1 < n_hi) {
+                        int nr1 = nc - (jp + 1) * NR < NR ? nc - (jp + 1) * NR : NR;
+                        bcur = b_cursor(P, pc, kc, jc + (jp + 1) * NR, nr1);
+                    }
                     const float *bp;
                     long ldbp;
                     if (P->direct_b) {
@@ -375,16 +395,17 @@ TC_AVX512 static void gemm_thread(const gemm_prob *P, int nt, int tid, float *bs
                                                      cp + (size_t)ir * P->ldc, P->ldc, rows, P->alpha, beta, NULL);
                             continue;
                         }
-                        a_prefetch pf = a_prefetch_for(P, ic + ir + MR, jp == n_lo ? ic + mc : 0, pc, kc, apack);
+                        prefetch_cursor acur = a_cursor(P, ic + ir + MR, jp == n_lo ? ic + mc : 0, pc, kc);
                         kernel_for_rows[1][rows](kc, apack + (size_t)ir * kc, 1, MR, bp, ldbp, m,
-                                                 cp + (size_t)ir * P->ldc, P->ldc, rows, P->alpha, beta, &pf);
+                                                 cp + (size_t)ir * P->ldc, P->ldc, rows, P->alpha, beta,
+                                                 jp == n_lo ? &acur : &bcur);
                         if (jp == n_lo && ir + MR < mc)
                             pack_a(P, ic + ir + MR, mc - ir - MR < MR ? mc - ir - MR : MR, pc, kc,
                                    apack + (size_t)(ir + MR) * kc);
                     }
                 }
             }
-            if (shared_b && nt > 1) { /* nobody may repack the panel while another thread still reads it */
+            if (shared_b) { /* nobody may repack the panel while another thread still reads it */
 #pragma omp barrier
             }
         }
