@@ -1,0 +1,684 @@
+/* Inference for both OPT architectures: include/taichu.h's API (see infer.h, docs/inference.md). */
+#include "model/infer.h"
+
+#include "core/error.h"
+#include "core/fileio.h"
+#include "core/threads.h"
+#include "data/image.h"
+#include "io/safetensors.h"
+#include "model/beam.h"
+#include "model/opt_v1.h"
+#include "model/opt_v2.h"
+#include "nn/module.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#define DEFAULT_BATCH 8
+
+/* ------------------------------------------------------------------------------------------ small helpers */
+
+const char *tc_last_error(void) { return tc_error_get(); }
+int tc_set_num_threads(int n) { return tc_set_threads(n); }
+
+static tc_model *M(const tc_infer *inf) { return (tc_model *)&inf->m; } /* forwards only read the weights */
+
+/* A leaf tensor over caller memory (no copy): data kept across graph resets, e.g. cached image states. */
+static tc_tensor *wrap(tc_graph *g, const float *data, int ndim, const int *shape) {
+    tc_tensor *t = tc_graph_alloc(g, sizeof *t);
+    memset(t, 0, sizeof *t);
+    t->data = (float *)data;
+    t->ndim = ndim;
+    int s = 1;
+    for (int i = TC_MAX_DIMS - 1; i >= 0; i--) {
+        t->shape[i] = i < ndim ? shape[i] : 1;
+        t->stride[i] = s;
+        s *= t->shape[i];
+    }
+    t->node = -1;
+    return t;
+}
+
+/* Copy a tensor's elements (any strides) into dst, row-major. */
+static void copy_out(const tc_tensor *t, float *dst) {
+    int sh[TC_MAX_DIMS] = {1, 1, 1, 1}, st[TC_MAX_DIMS] = {0, 0, 0, 0};
+    int off = TC_MAX_DIMS - t->ndim;
+    for (int i = 0; i < t->ndim; i++) sh[off + i] = t->shape[i], st[off + i] = t->stride[i];
+    long o = 0;
+    for (int a = 0; a < sh[0]; a++)
+        for (int b = 0; b < sh[1]; b++)
+            for (int c = 0; c < sh[2]; c++) {
+                const float *src = t->data + (long)a * st[0] + (long)b * st[1] + (long)c * st[2];
+                for (int d = 0; d < sh[3]; d++) dst[o++] = src[(long)d * st[3]];
+            }
+}
+
+/* rows [R, D] of x (a [1, R, D] tensor) repeated n times -> [n, R, D] */
+static tc_tensor *tile(tc_graph *g, tc_tensor *x, int n) {
+    int R = x->shape[1], D = x->shape[2], s2[2] = {R, D}, s3[3] = {n, R, D};
+    int32_t *idx = tc_graph_alloc(g, sizeof(int32_t) * (size_t)n * R);
+    for (int i = 0; i < n * R; i++) idx[i] = i % R;
+    return tc_reshape(g, tc_gather_rows(g, tc_reshape(g, x, 2, s2), idx, n * R), 3, s3);
+}
+
+static void reset(tc_state *s) {
+    tc_graph_reset(s->g);
+    tc_graph_set_mode(s->g, 0, 0, 0, 0);
+}
+
+/* ------------------------------------------------------------------------------------------ model dirs */
+
+void tc_infer_v2_vqa_decoder_make(const tc_model_config *c, tc_params *ps, tc_decoder *dd) {
+    tc_dec_cfg dc = {c->hidden_size, c->dec_hidden_size, c->dec_num_heads, c->dec_intermediate_size,
+                     c->dec_num_layers, c->dec_num_layers, c->txt_dec_vocab_size, c->dec_max_position, c->dec_dropout};
+    tc_nn nn;
+    tc_nn_begin(&nn, ps);
+    tc_decoder_make(dd, &nn, "txt_output", &dc);
+    tc_nn_finalize(&nn, 0);
+    tc_nn_end(&nn);
+}
+
+size_t tc_infer_release_grad_pages(tc_params *ps) {
+    if (!ps->grad || ps->total == 0) return 0;
+    long page = sysconf(_SC_PAGESIZE);
+    if (page <= 0) return 0;
+    uintptr_t lo = ((uintptr_t)ps->grad + (uintptr_t)page - 1) / (uintptr_t)page * (uintptr_t)page;
+    uintptr_t hi = (uintptr_t)(ps->grad + ps->total) / (uintptr_t)page * (uintptr_t)page;
+    if (hi <= lo) return 0;
+    /* private anonymous pages read back as zeros after MADV_DONTNEED: the slab's contents do not change */
+    return madvise((void *)lo, hi - lo, MADV_DONTNEED) == 0 ? hi - lo : 0;
+}
+
+static int copy_file(const char *src, const char *dir, const char *name) {
+    size_t len = 0;
+    char *data = tc_read_file(src, &len);
+    if (!data) return -1;
+    char *dst = tc_path_join(dir, name);
+    int rc = tc_write_file_atomic(dst, data, len);
+    free(dst);
+    free(data);
+    return rc;
+}
+
+int tc_infer_save_dir(const tc_model *m, const tc_params *extra, const char *dir, const char *vocab_src,
+                      const char *ids_src) {
+    if (tc_mkdir_p(dir) != 0) return -1;
+    int n = m->params.n + (extra ? extra->n : 0);
+    tc_st_entry *e = tc_xcalloc((size_t)n + 1, sizeof *e);
+    int64_t(*shapes)[TC_MAX_DIMS] = tc_xcalloc((size_t)n + 1, sizeof *shapes);
+    int k = 0;
+    for (int s = 0; s < 2; s++) {
+        const tc_params *ps = s == 0 ? &m->params : extra;
+        for (int i = 0; ps && i < ps->n; i++, k++) {
+            const tc_param *p = ps->p[i];
+            for (int d = 0; d < p->t.ndim; d++) shapes[k][d] = p->t.shape[d];
+            e[k] = (tc_st_entry){p->name, TC_DT_F32, p->t.ndim, shapes[k], ps->data + p->offset};
+        }
+    }
+    const char *meta[] = {"format", "pt", "arch", tc_arch_name(m->cfg.arch)};
+    char *cfg_path = tc_path_join(dir, "config.json"), *st_path = tc_path_join(dir, "model.safetensors");
+    int rc = tc_model_config_save(cfg_path, &m->cfg);
+    if (rc == 0) rc = tc_safetensors_write(st_path, e, n, meta, 2);
+    if (rc == 0 && vocab_src) rc = copy_file(vocab_src, dir, "vocab.txt");
+    if (rc == 0 && ids_src) rc = copy_file(ids_src, dir, "ids_to_tokens_zh.json");
+    free(cfg_path);
+    free(st_path);
+    free(e);
+    free(shapes);
+    return rc;
+}
+
+const char *tc_infer_module_of(tc_arch arch, const char *name) {
+    static const struct { const char *prefix, *module; } map[] = {
+        {"uniter.img_embeddings.vit.", "vit"},
+        {"uniter.embeddings.encoder.", "text encoder"},
+        {"uniter.audio_embeddings.encoder.", "audio encoder"},
+        {"uniter.embeddings.", "embeddings"},
+        {"uniter.img_embeddings.", "embeddings"},
+        {"uniter.audio_embeddings.", "embeddings"},
+        {"uniter.encoder.", NULL}, /* cross encoder (v1) / fusion (v2) */
+        {"txt_output.", "text decoder"},
+        {"img_output.", "image decoder"},
+    };
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+        if (strncmp(name, map[i].prefix, strlen(map[i].prefix)) == 0)
+            return map[i].module ? map[i].module : arch == TC_ARCH_V2 ? "fusion" : "cross encoder";
+    return "heads";
+}
+
+static int has_prefix_tensor(const tc_tensor_file *f, const char *prefix) {
+    for (int i = 0; i < f->n; i++)
+        if (strncmp(f->t[i].name, prefix, strlen(prefix)) == 0) return 1;
+    return 0;
+}
+
+static int load_vqa_decoder(tc_infer *inf, const char *st_path) {
+    tc_tensor_file f;
+    if (tc_weights_open(st_path, &f) != 0) return -1;
+    int present = has_prefix_tensor(&f, "txt_output.");
+    int rc = 0;
+    if (present) {
+        tc_params_init(&inf->vqa_params);
+        tc_infer_v2_vqa_decoder_make(&inf->m.cfg, &inf->vqa_params, &inf->vqa_dec);
+        inf->has_vqa_dec = 1;
+        tc_load_report rep;
+        rc = tc_weights_load(&inf->vqa_params, &f, &rep);
+        if (rc == 0 && rep.n_mismatched > 0)
+            rc = tc_error_set("%s: VQA decoder: %d tensor(s) of the wrong shape, first: %s", st_path, rep.n_mismatched,
+                              rep.mismatched[0]);
+        if (rc == 0 && rep.n_missing > 0)
+            rc = tc_error_set("%s: VQA decoder: %d tensor(s) missing, first: %s", st_path, rep.n_missing,
+                              rep.missing[0]);
+        tc_load_report_free(&rep);
+        tc_infer_release_grad_pages(&inf->vqa_params);
+    }
+    tc_tensor_file_close(&f);
+    return rc;
+}
+
+tc_infer *tc_model_open(const char *dir) {
+    tc_infer *inf = tc_xcalloc(1, sizeof *inf);
+    if (tc_model_load_dir(&inf->m, dir) != 0) {
+        free(inf);
+        return NULL;
+    }
+    tc_infer_release_grad_pages(&inf->m.params);
+    char *vocab = tc_path_join(dir, "vocab.txt"), *ids = tc_path_join(dir, "ids_to_tokens_zh.json");
+    char *st = tc_path_join(dir, "model.safetensors");
+    int rc = tc_tokenizer_load(&inf->tok, vocab);
+    int have_tok = rc == 0;
+    if (rc == 0) {
+        if (tc_file_exists(ids)) rc = tc_detok_load_json(&inf->detok, ids);
+        else tc_detok_from_vocab(&inf->detok, &inf->tok.vocab);
+    }
+    if (rc == 0 && inf->m.cfg.arch == TC_ARCH_V2) rc = load_vqa_decoder(inf, st);
+    if (rc == 0 && inf->m.cfg.arch == TC_ARCH_V1) {
+        tc_opt_v1 *v = tc_opt_v1_of(&inf->m);
+        int D = inf->m.cfg.hidden_size;
+        inf->zero_shot = memcmp(v->rank.w->data, v->itm.w->data + (size_t)TC_OPT_V1_ZERO_SHOT_CLASS * D,
+                                sizeof(float) * (size_t)D) == 0 &&
+                         v->rank.b->data[0] == v->itm.b->data[TC_OPT_V1_ZERO_SHOT_CLASS];
+    }
+    free(vocab);
+    free(ids);
+    free(st);
+    if (rc != 0) {
+        if (have_tok) {
+            tc_detok_free(&inf->detok);
+            tc_tokenizer_free(&inf->tok);
+        }
+        if (inf->has_vqa_dec) {
+            tc_decoder_free(&inf->vqa_dec);
+            tc_params_free(&inf->vqa_params);
+        }
+        tc_model_free(&inf->m);
+        free(inf);
+        return NULL;
+    }
+    return inf;
+}
+
+void tc_model_close(tc_infer *inf) {
+    if (!inf) return;
+    tc_detok_free(&inf->detok);
+    tc_tokenizer_free(&inf->tok);
+    if (inf->has_vqa_dec) {
+        tc_decoder_free(&inf->vqa_dec);
+        tc_params_free(&inf->vqa_params);
+    }
+    tc_model_free(&inf->m);
+    free(inf);
+}
+
+int tc_model_arch(const tc_infer *inf) { return (int)inf->m.cfg.arch; }
+int tc_model_image_size(const tc_infer *inf) { return inf->m.cfg.train_image_size; }
+int tc_model_has_vqa(const tc_infer *inf) { return inf->m.cfg.arch == TC_ARCH_V1 || inf->has_vqa_dec; }
+int tc_itm_zero_shot(const tc_infer *inf) { return inf->zero_shot; }
+
+tc_state *tc_state_new(int max_batch) {
+    tc_state *s = tc_xcalloc(1, sizeof *s);
+    s->g = tc_graph_new();
+    s->max_batch = max_batch > 0 ? max_batch : DEFAULT_BATCH;
+    tc_graph_set_mode(s->g, 0, 0, 0, 0);
+    return s;
+}
+
+void tc_state_free(tc_state *s) {
+    if (!s) return;
+    tc_graph_free(s->g);
+    free(s);
+}
+
+/* ------------------------------------------------------------------------------------------ inputs */
+
+long tc_image_floats(const tc_infer *inf) {
+    const tc_model_config *c = &inf->m.cfg;
+    long S = c->train_image_size, p = c->patch_size;
+    return c->arch == TC_ARCH_V1 ? (long)(tc_model_config_num_patches(c) + 1) * 3 * p * p : 3 * S * S;
+}
+
+/* One image file -> the architecture's input (v1: patches + the zero pad row; v2: CHW pixels). */
+static int load_one(const tc_infer *inf, const char *path, float *out) {
+    const tc_model_config *c = &inf->m.cfg;
+    int S = c->train_image_size;
+    if (c->arch == TC_ARCH_V2) {
+        tc_image_prep prep = tc_image_prep_v2(S);
+        return tc_image_preprocess_file(path, &prep, out);
+    }
+    tc_image_prep prep = tc_image_prep_v1(); /* 448 in the original; the model's own size otherwise */
+    prep.size = S;
+    tc_image img = {0}, geo = {0};
+    int rc = tc_image_load(path, &img, 0);
+    if (rc == 0) rc = tc_image_prep_geometry(&img, &prep, &geo);
+    if (rc == 0) rc = tc_image_to_patches(&geo, prep.mean, prep.std, c->patch_size, 1, out);
+    tc_image_free(&img);
+    tc_image_free(&geo);
+    return rc;
+}
+
+int tc_load_images(const tc_infer *inf, const char *const *paths, int n, float *out) {
+    long per = tc_image_floats(inf);
+    int bad = -1;
+    char msg[512] = "";
+    /* decoding dominates for large files and is independent per image */
+#pragma omp parallel for schedule(dynamic, 1)
+    for (int i = 0; i < n; i++) {
+        if (load_one(inf, paths[i], out + (long)i * per) != 0) {
+#pragma omp critical(tc_infer_load_err)
+            if (bad < 0 || i < bad) {
+                bad = i;
+                snprintf(msg, sizeof msg, "%s", tc_error_get());
+            }
+        }
+    }
+    if (bad >= 0) return tc_error_set("%s", msg);
+    return 0;
+}
+
+int tc_text_ids(const tc_infer *inf, const char *text, int32_t *ids, int cap) {
+    tc_ids pieces = {0};
+    tc_tokenize(&inf->tok, text, strlen(text), &pieces);
+    int n = (int)pieces.n, maxp = inf->m.cfg.max_text_len;
+    if (n > maxp) n = maxp;
+    int total = n + 2;
+    for (int k = 0; k < total && k < cap; k++)
+        ids[k] = k == 0 ? inf->tok.cls_id : k == total - 1 ? inf->tok.sep_id : pieces.v[k - 1];
+    tc_ids_free(&pieces);
+    return total;
+}
+
+char *tc_ids_to_text(const tc_infer *inf, const int32_t *ids, int n) {
+    return tc_detok_decode(&inf->detok, ids, n > 0 ? (size_t)n : 0);
+}
+
+/* A padded batch of token ids: ids [B][T] (0 at padding), valid [B][T]. */
+typedef struct text_batch {
+    int B, T;
+    int32_t *ids;
+    float *valid;
+} text_batch;
+
+typedef enum { TXT_CLS_SEP, TXT_PLAIN } text_form;
+
+/* max_pieces word pieces per text; TXT_CLS_SEP wraps them in [CLS] … [SEP]. T >= 1. */
+static void text_batch_make(const tc_infer *inf, const char *const *texts, int B, int max_pieces, text_form form,
+                            text_batch *tb) {
+    tc_ids *p = tc_xcalloc((size_t)B, sizeof *p);
+    int T = 1, extra = form == TXT_CLS_SEP ? 2 : 0;
+    for (int b = 0; b < B; b++) {
+        tc_tokenize(&inf->tok, texts[b], strlen(texts[b]), &p[b]);
+        if (p[b].n > (size_t)max_pieces) p[b].n = (size_t)max_pieces;
+        if ((int)p[b].n + extra > T) T = (int)p[b].n + extra;
+    }
+    tb->B = B;
+    tb->T = T;
+    tb->ids = tc_xcalloc((size_t)B * T, sizeof *tb->ids);
+    tb->valid = tc_xcalloc((size_t)B * T, sizeof *tb->valid);
+    for (int b = 0; b < B; b++) {
+        int32_t *o = tb->ids + (long)b * T;
+        int k = 0;
+        if (form == TXT_CLS_SEP) o[k++] = inf->tok.cls_id;
+        for (size_t i = 0; i < p[b].n; i++) o[k++] = p[b].v[i];
+        if (form == TXT_CLS_SEP) o[k++] = inf->tok.sep_id;
+        for (int t = 0; t < k; t++) tb->valid[(long)b * T + t] = 1.f;
+        tc_ids_free(&p[b]);
+    }
+    free(p);
+}
+
+static void text_batch_free(text_batch *tb) {
+    free(tb->ids);
+    free(tb->valid);
+    memset(tb, 0, sizeof *tb);
+}
+
+/* ------------------------------------------------------------------------------------------ ITM */
+
+int tc_itm_classes(const tc_infer *inf) { return inf->m.cfg.arch == TC_ARCH_V1 ? TC_OPT_V1_ITM_CLASSES : 2; }
+
+/* Image-side states kept across the text chunks' graph resets: v1 the image embeddings [1, N+1, D]
+ * (mask-embedding row 0 added, spec §5.1), v2 the ViT states [1, N+1, D]. */
+static float *itm_image_states(const tc_infer *inf, tc_state *s, const float *image, int *R, int *D) {
+    tc_model *m = M(inf);
+    reset(s);
+    tc_tensor *x;
+    if (m->cfg.arch == TC_ARCH_V1) {
+        tc_tensor *f = tc_opt_v1_vit(s->g, m, image, 1, tc_opt_v1_of(m)->n_patches + 1);
+        x = f ? tc_opt_v1_img_embed(s->g, m, f, TC_V1_MASK_ROW0, NULL) : NULL;
+    } else {
+        x = tc_opt_v2_vit(s->g, m, image, 1, m->cfg.train_image_size);
+    }
+    if (!x) return NULL;
+    *R = x->shape[1];
+    *D = x->shape[2];
+    float *buf = tc_xmalloc(sizeof(float) * (size_t)(*R) * (*D));
+    copy_out(x, buf);
+    return buf;
+}
+
+int tc_itm(const tc_infer *inf, tc_state *s, const float *image, const char *const *texts, int n, float *logits,
+           float *score) {
+    tc_model *m = M(inf);
+    int C = tc_itm_classes(inf), R, D;
+    if (n < 1) return tc_error_set("itm: no texts given");
+    float *img = itm_image_states(inf, s, image, &R, &D);
+    if (!img) return -1;
+    int rc = 0;
+    for (int c0 = 0; c0 < n && rc == 0; c0 += s->max_batch) {
+        int nb = n - c0 < s->max_batch ? n - c0 : s->max_batch;
+        text_batch tb;
+        text_batch_make(inf, texts + c0, nb, m->cfg.max_text_len, TXT_CLS_SEP, &tb);
+        reset(s);
+        int is[3] = {1, R, D};
+        tc_tensor *ie = tile(s->g, wrap(s->g, img, 3, is), nb), *lg = NULL, *sc = NULL;
+        if (m->cfg.arch == TC_ARCH_V1) {
+            tc_tensor *t = tc_opt_v1_text_embed(s->g, m, tb.ids, tb.valid, nb, tb.T);
+            float *valid = NULL;
+            tc_tensor *x = t ? tc_opt_v1_gather(s->g, t, tb.valid, ie, tc_opt_v1_of(m)->n_patches, NULL, NULL, &valid,
+                                                NULL)
+                             : NULL;
+            if (x) {
+                tc_tensor *p = tc_opt_v1_pooler(s->g, m, tc_opt_v1_encoder(s->g, m, x, valid));
+                lg = tc_opt_v1_itm(s->g, m, p);
+                sc = tc_opt_v1_rank(s->g, m, p); /* [nb, 1] */
+            }
+        } else {
+            tc_tensor *t = tc_opt_v2_text(s->g, m, tb.ids, tb.valid, nb, tb.T, 0);
+            if (t) {
+                lg = tc_opt_v2_itm_logits(s->g, m, tc_opt_v2_fusion(s->g, m, t, tb.valid, ie, 0));
+                sc = tc_slice(s->g, lg, 1, 1, 1); /* raw logit of class 1 (spec A.5) */
+            }
+        }
+        if (!lg) rc = -1;
+        else {
+            float *tmp = tc_xmalloc(sizeof(float) * (size_t)nb * C);
+            copy_out(lg, tmp);
+            if (logits) memcpy(logits + (long)c0 * C, tmp, sizeof(float) * (size_t)nb * C);
+            free(tmp);
+            copy_out(sc, score + c0);
+        }
+        text_batch_free(&tb);
+    }
+    free(img);
+    reset(s);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------------------------ embeddings */
+
+int tc_embed_dim(const tc_infer *inf, int image) {
+    const tc_model_config *c = &inf->m.cfg;
+    if (c->arch == TC_ARCH_V2) return c->itc_dim;
+    return image ? c->vit_hidden_size : c->hidden_size;
+}
+
+int tc_embed_images(const tc_infer *inf, tc_state *s, const float *images, int n, float *out) {
+    tc_model *m = M(inf);
+    long per = tc_image_floats(inf);
+    int E = tc_embed_dim(inf, 1);
+    for (int c0 = 0; c0 < n; c0 += s->max_batch) {
+        int nb = n - c0 < s->max_batch ? n - c0 : s->max_batch;
+        const float *px = images + (long)c0 * per;
+        float *o = out + (long)c0 * E;
+        reset(s);
+        if (m->cfg.arch == TC_ARCH_V2) {
+            tc_tensor *v = tc_opt_v2_vit(s->g, m, px, nb, m->cfg.train_image_size);
+            if (!v) return -1;
+            copy_out(tc_opt_v2_itc_image(s->g, m, v), o);
+        } else {
+            /* mean of the final-LayerNorm ViT states over the N real patches (the pad patch excluded) */
+            int N = tc_opt_v1_of(m)->n_patches;
+            tc_tensor *f = tc_opt_v1_vit(s->g, m, px, nb, N + 1);
+            if (!f) return -1;
+            f = tc_contiguous(s->g, f);
+            for (int b = 0; b < nb; b++) {
+                double *acc = tc_xcalloc((size_t)E, sizeof *acc);
+                for (int r = 0; r < N; r++) {
+                    const float *row = f->data + ((long)b * (N + 1) + r) * E;
+                    for (int e = 0; e < E; e++) acc[e] += row[e];
+                }
+                for (int e = 0; e < E; e++) o[(long)b * E + e] = (float)(acc[e] / N);
+                free(acc);
+            }
+        }
+    }
+    reset(s);
+    return 0;
+}
+
+int tc_embed_texts(const tc_infer *inf, tc_state *s, const char *const *texts, int n, float *out) {
+    tc_model *m = M(inf);
+    int E = tc_embed_dim(inf, 0);
+    for (int c0 = 0; c0 < n; c0 += s->max_batch) {
+        int nb = n - c0 < s->max_batch ? n - c0 : s->max_batch;
+        text_batch tb;
+        text_batch_make(inf, texts + c0, nb, m->cfg.max_text_len, TXT_CLS_SEP, &tb);
+        reset(s);
+        tc_tensor *y = NULL;
+        if (m->cfg.arch == TC_ARCH_V2) {
+            tc_tensor *t = tc_opt_v2_text(s->g, m, tb.ids, tb.valid, nb, tb.T, 0);
+            y = t ? tc_opt_v2_itc_text(s->g, m, t) : NULL;
+        } else {
+            /* the pooler output of a text-only pass through the cross encoder */
+            tc_tensor *t = tc_opt_v1_text_embed(s->g, m, tb.ids, tb.valid, nb, tb.T);
+            float *valid = NULL;
+            tc_tensor *x = t ? tc_opt_v1_gather(s->g, t, tb.valid, NULL, 0, NULL, NULL, &valid, NULL) : NULL;
+            y = x ? tc_opt_v1_pooler(s->g, m, tc_opt_v1_encoder(s->g, m, x, valid)) : NULL;
+        }
+        if (y) copy_out(y, out + (long)c0 * E);
+        text_batch_free(&tb);
+        if (!y) return -1;
+    }
+    reset(s);
+    return 0;
+}
+
+/* ------------------------------------------------------------------------------------------ generation */
+
+/* The original's settings, shortened to the model's position table (small test models have short ones). */
+static tc_gen_params gen(int beam, int max_len, int max_pos) {
+    return (tc_gen_params){beam, max_len < max_pos ? max_len : max_pos, 1.0f, 0};
+}
+
+tc_gen_params tc_caption_defaults(const tc_infer *inf) {
+    const tc_model_config *c = &inf->m.cfg;
+    return c->arch == TC_ARCH_V1 ? gen(1, TC_V1_DECODE_MAX_LEN, c->dec_max_position)
+                                 : gen(TC_V2_CAPTION_BEAM, TC_V2_CAPTION_MAX_LEN, c->max_position_embeddings);
+}
+
+tc_gen_params tc_vqa_defaults(const tc_infer *inf) {
+    const tc_model_config *c = &inf->m.cfg;
+    return gen(c->arch == TC_ARCH_V1 ? 1 : TC_V2_VQA_BEAM, TC_V1_DECODE_MAX_LEN, c->dec_max_position);
+}
+
+static int check_gen(const tc_gen_params *p, int max_pos, const char *what) {
+    if (p->beam < 1) return tc_error_set("%s: beam %d, expected >= 1", what, p->beam);
+    if (p->max_len < 1 || p->max_len > max_pos)
+        return tc_error_set("%s: max_len %d, expected 1..%d (the model's position table)", what, p->max_len, max_pos);
+    return 0;
+}
+
+static tc_beam_cfg beam_cfg(const tc_gen_params *p) {
+    return (tc_beam_cfg){p->beam, p->max_len, p->length_penalty, p->vocab_limit};
+}
+
+/* opt-v2 captioning as the released eval (spec A.3): each step runs the whole prefix [0, w1, …, wt] through
+ * the text encoder and the fusion with padding-only masks (so the prefix attends both ways, as in
+ * UniterTwoForCaptionForEval.generate_step), and the MLM head at the last position gives the next token.
+ * The image tokens' cross-attention keys/values are projected once per image and reused every step. */
+typedef struct v2cap {
+    tc_model *m;
+    tc_graph *g;
+    int n, K, S, D, L, t;   /* rows (B·beam), beam, image tokens, width, history capacity, tokens held */
+    float **xk, **xv;       /* per fusion layer: [n][S][D] */
+    int32_t *hist, *tmp;    /* [n][L] token history */
+} v2cap;
+
+static const float *v2cap_step(void *p, const int *src, const int32_t *ids) {
+    v2cap *c = p;
+    tc_model *m = c->m;
+    tc_opt_v2 *v = tc_opt_v2_of(m);
+    if (src) {
+        for (int r = 0; r < c->n; r++) memcpy(c->tmp + (long)r * c->L, c->hist + (long)src[r] * c->L, sizeof(int32_t) * (size_t)c->t);
+        int32_t *sw = c->hist;
+        c->hist = c->tmp;
+        c->tmp = sw;
+    }
+    for (int r = 0; r < c->n; r++) c->hist[(long)r * c->L + c->t] = ids[r];
+    int T = ++c->t, n = c->n;
+    tc_graph_reset(c->g);
+    tc_graph_set_mode(c->g, 0, 0, 0, 0);
+    int32_t *x_ids = tc_graph_alloc(c->g, sizeof(int32_t) * (size_t)n * T); /* [n, T] */
+    for (int r = 0; r < n; r++) memcpy(x_ids + (long)r * T, c->hist + (long)r * c->L, sizeof(int32_t) * (size_t)T);
+    tc_tensor *x = tc_opt_v2_text(c->g, m, x_ids, NULL, n, T, 0);
+    if (!x) return NULL;
+    int ks[3] = {n, c->S, c->D};
+    for (int l = 0; l < v->fusion.n; l++) {
+        tc_nn_block *b = &v->fusion.blocks[l];
+        x = tc_add(c->g, x, tc_nn_mha_fwd(c->g, &b->attn, tc_nn_layernorm_fwd(c->g, &b->ln1, x), NULL, NULL, 0));
+        tc_nn_mha *xa = &b->xattn;
+        tc_tensor *q = tc_nn_linear_fwd(c->g, &xa->q, tc_nn_layernorm_fwd(c->g, &b->lnc, x));
+        tc_tensor *a = tc_attention(c->g, q, wrap(c->g, c->xk[l], 3, ks), wrap(c->g, c->xv[l], 3, ks), xa->heads, NULL,
+                                    0, 0.f);
+        x = tc_add(c->g, x, tc_nn_linear_fwd(c->g, &xa->proj, a));
+        x = tc_add(c->g, x, tc_nn_ffn_fwd(c->g, &b->ffn, tc_nn_layernorm_fwd(c->g, &b->ln2, x)));
+    }
+    int32_t *rows = tc_graph_alloc(c->g, sizeof(int32_t) * (size_t)n);
+    for (int r = 0; r < n; r++) rows[r] = r * T + T - 1;
+    tc_tensor *lg = tc_opt_v2_mlm_logits(c->g, m, x, rows, n);
+    return lg ? tc_log_softmax(c->g, lg)->data : NULL;
+}
+
+static int v2_caption_chunk(const tc_infer *inf, tc_state *s, const float *px, int B, const tc_beam_cfg *bc,
+                            int32_t *ids, float *score) {
+    tc_model *m = M(inf);
+    tc_opt_v2 *v = tc_opt_v2_of(m);
+    int K = bc->beam, n = B * K, L = bc->max_len + 1, layers = v->fusion.n;
+    reset(s);
+    tc_tensor *img = tc_opt_v2_vit(s->g, m, px, B, m->cfg.train_image_size); /* [B, S, D] */
+    if (!img) return -1;
+    v2cap c = {m, s->g, n, K, img->shape[1], img->shape[2], L, 0, NULL, NULL, NULL, NULL};
+    long per = (long)c.S * c.D;
+    c.xk = tc_xcalloc((size_t)layers + 1, sizeof *c.xk);
+    c.xv = tc_xcalloc((size_t)layers + 1, sizeof *c.xv);
+    float *tmp = tc_xmalloc(sizeof(float) * (size_t)B * per);
+    for (int l = 0; l < layers; l++) {
+        tc_nn_mha *xa = &v->fusion.blocks[l].xattn;
+        c.xk[l] = tc_xmalloc(sizeof(float) * (size_t)n * per);
+        c.xv[l] = tc_xmalloc(sizeof(float) * (size_t)n * per);
+        for (int kv = 0; kv < 2; kv++) {
+            copy_out(tc_nn_linear_fwd(s->g, kv ? &xa->v : &xa->k, img), tmp); /* memory used unnormalised */
+            float *dst = kv ? c.xv[l] : c.xk[l];
+            for (int r = 0; r < n; r++) memcpy(dst + r * per, tmp + (long)(r / K) * per, sizeof(float) * (size_t)per);
+        }
+    }
+    free(tmp);
+    c.hist = tc_xcalloc((size_t)n * L, sizeof(int32_t));
+    c.tmp = tc_xcalloc((size_t)n * L, sizeof(int32_t));
+    int rc = tc_beam_search_fn(B, m->cfg.vocab_size, bc, v2cap_step, &c, ids, score, NULL);
+    for (int l = 0; l < layers; l++) {
+        free(c.xk[l]);
+        free(c.xv[l]);
+    }
+    free(c.xk);
+    free(c.xv);
+    free(c.hist);
+    free(c.tmp);
+    reset(s);
+    return rc;
+}
+
+int tc_caption(const tc_infer *inf, tc_state *s, const float *images, int n, const tc_gen_params *p, int32_t *ids,
+               float *score) {
+    tc_model *m = M(inf);
+    int v1 = m->cfg.arch == TC_ARCH_V1;
+    if (check_gen(p, v1 ? m->cfg.dec_max_position : m->cfg.max_position_embeddings, "caption") != 0) return -1;
+    tc_beam_cfg bc = beam_cfg(p);
+    long per = tc_image_floats(inf), L = p->max_len + 1;
+    for (int c0 = 0; c0 < n; c0 += s->max_batch) {
+        int nb = n - c0 < s->max_batch ? n - c0 : s->max_batch;
+        const float *px = images + (long)c0 * per;
+        int rc;
+        if (v1) {
+            reset(s);
+            rc = tc_opt_v1_caption(s->g, m, px, nb, &bc, ids + c0 * L, score ? score + c0 : NULL);
+        } else {
+            rc = v2_caption_chunk(inf, s, px, nb, &bc, ids + c0 * L, score ? score + c0 : NULL);
+        }
+        if (rc != 0) return -1;
+    }
+    reset(s);
+    return 0;
+}
+
+/* v1 (spec §5.3): question pieces without [CLS]/[SEP] + the image (no mask embedding: inference_vqa.py)
+ * through the cross encoder, txt_output generates. v2 (A.4): [CLS] q[:28] [SEP] through the text encoder
+ * and the fusion with the image, the VQA decoder (txt_output) generates from the fused question states. */
+int tc_vqa(const tc_infer *inf, tc_state *s, const float *images, const char *const *questions, int n,
+           const tc_gen_params *p, int32_t *ids, float *score) {
+    tc_model *m = M(inf);
+    int v1 = m->cfg.arch == TC_ARCH_V1;
+    if (!tc_model_has_vqa(inf))
+        return tc_error_set("vqa: this opt-v2 model directory has no VQA decoder (txt_output.* tensors); convert a "
+                            "VQA fine-tuned checkpoint");
+    tc_decoder *dd = v1 ? &tc_opt_v1_of(m)->txt_dec : (tc_decoder *)&inf->vqa_dec;
+    if (check_gen(p, dd->cfg.max_pos, "vqa") != 0) return -1;
+    tc_beam_cfg bc = beam_cfg(p);
+    long per = tc_image_floats(inf), L = p->max_len + 1;
+    for (int c0 = 0; c0 < n; c0 += s->max_batch) {
+        int nb = n - c0 < s->max_batch ? n - c0 : s->max_batch;
+        const float *px = images + (long)c0 * per;
+        text_batch tb;
+        if (v1) text_batch_make(inf, questions + c0, nb, m->cfg.max_text_len + 2, TXT_PLAIN, &tb);
+        else text_batch_make(inf, questions + c0, nb, TC_V2_TASK_TEXT_LEN - 2, TXT_CLS_SEP, &tb);
+        reset(s);
+        tc_tensor *h = NULL;
+        const float *valid = NULL;
+        if (v1) {
+            tc_tensor *f = tc_opt_v1_vit(s->g, m, px, nb, tc_opt_v1_of(m)->n_patches + 1);
+            tc_tensor *e = f ? tc_opt_v1_img_embed(s->g, m, f, TC_V1_MASK_NONE, NULL) : NULL;
+            tc_tensor *t = e ? tc_opt_v1_text_embed(s->g, m, tb.ids, tb.valid, nb, tb.T) : NULL;
+            float *gv = NULL;
+            tc_tensor *x = t ? tc_opt_v1_gather(s->g, t, tb.valid, e, tc_opt_v1_of(m)->n_patches, NULL, NULL, &gv, NULL)
+                             : NULL;
+            if (x) h = tc_opt_v1_encoder(s->g, m, x, gv), valid = gv;
+        } else {
+            tc_tensor *img = tc_opt_v2_vit(s->g, m, px, nb, m->cfg.train_image_size);
+            tc_tensor *t = img ? tc_opt_v2_text(s->g, m, tb.ids, tb.valid, nb, tb.T, 0) : NULL;
+            if (t) h = tc_opt_v2_fusion(s->g, m, t, tb.valid, img, 0), valid = tb.valid;
+        }
+        int rc = -1;
+        if (h) {
+            tc_tensor *mem = tc_decoder_memory(s->g, dd, h, valid);
+            rc = tc_beam_search(s->g, dd, mem, valid, &bc, ids + c0 * L, score ? score + c0 : NULL, NULL);
+        }
+        text_batch_free(&tb);
+        if (rc != 0) return -1;
+    }
+    reset(s);
+    return 0;
+}
