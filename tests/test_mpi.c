@@ -105,9 +105,10 @@ int main(int argc, char **argv) {
     self[n] = 0;
     remove("mpi_out.bin");
     char cmd[8192];
-    /* one engine thread per rank on this 2-core machine; OpenMPI's own allocations are not leaks of ours */
+    /* one engine thread per rank on this 2-core machine; 4096-float buckets so the ~10k-float gradient slab
+     * takes several all-reduce calls; OpenMPI's own allocations are not leaks of ours */
     snprintf(cmd, sizeof cmd,
-             "OMPI_MCA_btl=self,vader mpirun --allow-run-as-root --oversubscribe -np 2 -x TAICHU_THREADS=1 "
+             "OMPI_MCA_btl=self,vader mpirun --allow-run-as-root --oversubscribe -np 2 -x TAICHU_THREADS=1 -x TAICHU_ALLREDUCE_BUCKET=4096 "
              "-x ASAN_OPTIONS=detect_leaks=0 -x TAICHU_PROGRESS=0 '%s' mpi_out.bin mpi_run2",
              self);
     int rc = system(cmd);

@@ -26,13 +26,17 @@ int tc_dist_init(tc_dist *d, int *argc, char ***argv) {
     d->bucket_floats = (size_t)4 << 20;
     const char *b = getenv("TAICHU_ALLREDUCE_BUCKET");
     if (b && atol(b) > 0) d->bucket_floats = (size_t)atol(b);
+    if (d->bucket_floats > (size_t)1 << 30) d->bucket_floats = (size_t)1 << 30; /* MPI counts are int */
 #ifdef TAICHU_HAVE_MPI
     int inited = 0;
     MPI_Initialized(&inited);
     /* Only start MPI under a launcher: a singleton MPI_Init costs a second or more and may need a daemon. */
     int launched = getenv("OMPI_COMM_WORLD_SIZE") || getenv("PMI_SIZE") || getenv("PMIX_RANK");
     if (!inited && launched) {
-        if (MPI_Init(argc, argv) != MPI_SUCCESS) return tc_error_set("MPI_Init failed");
+        /* OpenMP threads compute, only the main thread calls MPI */
+        int provided = 0;
+        if (MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS)
+            return tc_error_set("MPI_Init_thread failed");
         d->initialized_here = 1;
         inited = 1;
     }
@@ -57,7 +61,7 @@ void tc_dist_finalize(tc_dist *d) {
 void tc_dist_allreduce_grads(const tc_dist *d, tc_params *ps) {
     if (d->world <= 1) return;
 #ifdef TAICHU_HAVE_MPI
-    size_t bucket = d->bucket_floats ? d->bucket_floats : ((size_t)4 << 20);
+    size_t bucket = d->bucket_floats && d->bucket_floats <= ((size_t)1 << 30) ? d->bucket_floats : ((size_t)4 << 20);
     for (size_t off = 0; off < ps->total; off += bucket) {
         size_t n = ps->total - off < bucket ? ps->total - off : bucket;
         MPI_Allreduce(MPI_IN_PLACE, ps->grad + off, (int)n, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
@@ -126,6 +130,7 @@ tc_tensor *tc_dist_allgather_rows(tc_graph *g, const tc_dist *d, tc_tensor *x) {
     shape[0] *= d->world;
     tc_tensor *y = tc_new(g, x->ndim, shape);
     size_t n = tc_numel(x);
+    TC_REQUIRE(n <= (size_t)1 << 30, "tc_dist_allgather_rows", "%zu elements per rank: too many for one MPI call", n);
 #ifdef TAICHU_HAVE_MPI
     if (d->world > 1)
         MPI_Allgather(x->data, (int)n, MPI_FLOAT, y->data, (int)n, MPI_FLOAT, MPI_COMM_WORLD);
