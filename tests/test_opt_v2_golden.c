@@ -8,8 +8,12 @@
 #include <math.h>
 #include <string.h>
 
-/* Copy rows of x [B, T, D] (or [N, D]) whose validity is 1 (valid NULL: all) into out; returns count. */
+/* Copy rows of x [B, T, D] (or [N, D], or [N]) whose validity is 1 (valid NULL: all) into out; returns count. */
 static long gather_valid(const tc_tensor *x, const float *valid, float *out) {
+    if (x->ndim == 1) {
+        for (int i = 0; i < x->shape[0]; i++) out[i] = x->data[(long)i * x->stride[0]];
+        return x->shape[0];
+    }
     int nd = x->ndim, B = nd == 3 ? x->shape[0] : 1, T = x->shape[nd - 2], D = x->shape[nd - 1];
     long k = 0;
     for (int b = 0; b < B; b++)
