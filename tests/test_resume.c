@@ -143,6 +143,30 @@ int main(void) {
     TC_CHECK(tc_ckpt_find_latest("resume_a", &dir, &step) == 0 && step == 25, "falls back to step 25: %ld", step);
     free(dir);
 
+    /* a state.json with an impossible step verifies (the tensor files are intact) but does not load */
+    {
+        size_t len;
+        char *text = tc_read_file("resume_a/checkpoints/step-00000025/state.json", &len);
+        char *p = text ? strstr(text, "\"step\"") : NULL;
+        TC_CHECK(p != NULL, "state.json has a step field");
+        if (p) {
+            char *q = strchr(p, ',');
+            char *bad = malloc(len + 64);
+            snprintf(bad, len + 64, "%.*s\"step\": 1e300%s", (int)(p - text), text, q);
+            tc_write_file_atomic("resume_a/checkpoints/step-00000025/state.json", bad, strlen(bad));
+            free(bad);
+            toy u;
+            toy_init(&u, 4, 0.1f, 1);
+            tc_ckpt_state st;
+            TC_CHECK(tc_ckpt_verify("resume_a/checkpoints/step-00000025") == 0, "files still verify");
+            TC_CHECK(tc_ckpt_load("resume_a/checkpoints/step-00000025", &u.m.ps, &st) == -1 &&
+                         strstr(tc_error_get(), "state.json") && strstr(tc_error_get(), "\"step\""),
+                     "bad step rejected: %s", tc_error_get());
+            toy_free(&u);
+        }
+        free(text);
+    }
+
     free(pa);
     free(ma);
     free(pb);

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -319,7 +320,7 @@ int tc_ckpt_verify(const char *ckpt_dir) {
         else {
             char hex[16];
             snprintf(hex, sizeof hex, "%08" PRIx32, c);
-            if (n != (long long)size->valuedouble || strcmp(hex, crc->valuestring) != 0)
+            if ((double)n != size->valuedouble || strcmp(hex, crc->valuestring) != 0)
                 rc = tc_error_set("%s: size %lld crc32 %s, but state.json records %.0f / %s", p, n, hex,
                                   size->valuedouble, crc->valuestring);
         }
@@ -414,13 +415,14 @@ int tc_ckpt_load(const char *ckpt_dir, tc_params *ps, tc_ckpt_state *st) {
     int rc = -1;
     cJSON *step = cJSON_GetObjectItemCaseSensitive(j, "step"), *ostep = cJSON_GetObjectItemCaseSensitive(j, "opt_step");
     cJSON *el = cJSON_GetObjectItemCaseSensitive(j, "elapsed_s"), *rng = cJSON_GetObjectItemCaseSensitive(j, "data_rng");
-    if (!cJSON_IsNumber(step) || !cJSON_IsNumber(ostep) || step->valuedouble < 0) {
-        tc_error_set("%s/state.json: fields \"step\", \"opt_step\": expected non-negative numbers", ckpt_dir);
+    if (!cJSON_IsNumber(step) || !cJSON_IsNumber(ostep) || !(step->valuedouble >= 0 && step->valuedouble <= 1e15) ||
+        !(ostep->valuedouble >= 0 && ostep->valuedouble <= 1e15)) {
+        tc_error_set("%s/state.json: fields \"step\", \"opt_step\": expected integers in 0..1e15", ckpt_dir);
         goto out;
     }
     st->step = (long)step->valuedouble;
     st->opt_step = (long)ostep->valuedouble;
-    st->elapsed_s = cJSON_IsNumber(el) ? el->valuedouble : 0;
+    st->elapsed_s = cJSON_IsNumber(el) && isfinite(el->valuedouble) ? el->valuedouble : 0;
     if (parse_hex64(cJSON_GetObjectItemCaseSensitive(j, "seed"), &st->seed) || cJSON_GetArraySize(rng) != 4) {
         tc_error_set("%s/state.json: fields \"seed\", \"data_rng\": expected hex strings (1 and 4)", ckpt_dir);
         goto out;
