@@ -3,7 +3,7 @@
  *   - tc_linear forward and backward GFLOP/s at transformer sizes, and their ratio to raw sgemm;
  *   - tc_attention forward and forward+backward GFLOP/s (scores + P·V products; fused softmax/mask);
  *   - LayerNorm and GELU forward/backward bandwidth in GB/s (bytes each pass must read + write).
- * Usage: bench_ops [--threads N] [--reps N]. Each number is the best of --reps runs. */
+ * Usage: bench_ops [--threads N] [--reps N] [--clock wall|cpu]. Each number is the best of --reps runs. */
 #include <immintrin.h>
 #include <math.h>
 #include <stdio.h>
@@ -16,9 +16,13 @@
 #include "core/tensor.h"
 #include "core/threads.h"
 
+/* Wall clock by default; --clock cpu uses the process CPU time, which on a shared machine measures a
+ * 1-thread run without the time other processes take (with more threads it also counts spinning). */
+static clockid_t bench_clock = CLOCK_MONOTONIC;
+
 static double now(void) {
     struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
+    clock_gettime(bench_clock, &t);
     return t.tv_sec + t.tv_nsec * 1e-9;
 }
 
@@ -214,13 +218,16 @@ int main(int argc, char **argv) {
     for (int i = 1; i + 1 < argc; i += 2) {
         if (!strcmp(argv[i], "--threads")) threads = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "--reps")) reps = atoi(argv[i + 1]);
+        else if (!strcmp(argv[i], "--clock") && (!strcmp(argv[i + 1], "cpu") || !strcmp(argv[i + 1], "wall")))
+            bench_clock = !strcmp(argv[i + 1], "cpu") ? CLOCK_PROCESS_CPUTIME_ID : CLOCK_MONOTONIC;
         else {
-            fprintf(stderr, "usage: bench_ops [--threads N] [--reps N]\n");
+            fprintf(stderr, "usage: bench_ops [--threads N] [--reps N] [--clock wall|cpu]\n");
             return 1;
         }
     }
     tc_set_threads(threads);
-    printf("threads %d\n", tc_get_threads());
+    if (reps < 1) reps = 1;
+    printf("threads %d, clock %s\n", tc_get_threads(), bench_clock == CLOCK_MONOTONIC ? "wall" : "process CPU time");
     __builtin_cpu_init();
     if (__builtin_cpu_supports("avx512f")) printf("FMA peak (AVX-512): %.1f GFLOP/s\n", fma_peak_512(20000000));
     printf("FMA peak (AVX2):    %.1f GFLOP/s\n", fma_peak_256(20000000));
