@@ -5,11 +5,9 @@
 #include "core/fileio.h"
 #include "core/threads.h"
 #include "data/image.h"
-#include "io/safetensors.h"
 #include "model/beam.h"
 #include "model/opt_v1.h"
 #include "model/opt_v2.h"
-#include "nn/module.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -72,16 +70,6 @@ static void reset(tc_state *s) {
 
 /* ------------------------------------------------------------------------------------------ model dirs */
 
-void tc_infer_v2_vqa_decoder_make(const tc_model_config *c, tc_params *ps, tc_decoder *dd) {
-    tc_dec_cfg dc = {c->hidden_size, c->dec_hidden_size, c->dec_num_heads, c->dec_intermediate_size,
-                     c->dec_num_layers, c->dec_num_layers, c->txt_dec_vocab_size, c->dec_max_position, c->dec_dropout};
-    tc_nn nn;
-    tc_nn_begin(&nn, ps);
-    tc_decoder_make(dd, &nn, "txt_output", &dc);
-    tc_nn_finalize(&nn, 0);
-    tc_nn_end(&nn);
-}
-
 size_t tc_infer_release_grad_pages(tc_params *ps) {
     if (!ps->grad || ps->total == 0) return 0;
     long page = sysconf(_SC_PAGESIZE);
@@ -91,45 +79,6 @@ size_t tc_infer_release_grad_pages(tc_params *ps) {
     if (hi <= lo) return 0;
     /* private anonymous pages read back as zeros after MADV_DONTNEED: the slab's contents do not change */
     return madvise((void *)lo, hi - lo, MADV_DONTNEED) == 0 ? hi - lo : 0;
-}
-
-static int copy_file(const char *src, const char *dir, const char *name) {
-    size_t len = 0;
-    char *data = tc_read_file(src, &len);
-    if (!data) return -1;
-    char *dst = tc_path_join(dir, name);
-    int rc = tc_write_file_atomic(dst, data, len);
-    free(dst);
-    free(data);
-    return rc;
-}
-
-int tc_infer_save_dir(const tc_model *m, const tc_params *extra, const char *dir, const char *vocab_src,
-                      const char *ids_src) {
-    if (tc_mkdir_p(dir) != 0) return -1;
-    int n = m->params.n + (extra ? extra->n : 0);
-    tc_st_entry *e = tc_xcalloc((size_t)n + 1, sizeof *e);
-    int64_t(*shapes)[TC_MAX_DIMS] = tc_xcalloc((size_t)n + 1, sizeof *shapes);
-    int k = 0;
-    for (int s = 0; s < 2; s++) {
-        const tc_params *ps = s == 0 ? &m->params : extra;
-        for (int i = 0; ps && i < ps->n; i++, k++) {
-            const tc_param *p = ps->p[i];
-            for (int d = 0; d < p->t.ndim; d++) shapes[k][d] = p->t.shape[d];
-            e[k] = (tc_st_entry){p->name, TC_DT_F32, p->t.ndim, shapes[k], ps->data + p->offset};
-        }
-    }
-    const char *meta[] = {"format", "pt", "arch", tc_arch_name(m->cfg.arch)};
-    char *cfg_path = tc_path_join(dir, "config.json"), *st_path = tc_path_join(dir, "model.safetensors");
-    int rc = tc_model_config_save(cfg_path, &m->cfg);
-    if (rc == 0) rc = tc_safetensors_write(st_path, e, n, meta, 2);
-    if (rc == 0 && vocab_src) rc = copy_file(vocab_src, dir, "vocab.txt");
-    if (rc == 0 && ids_src) rc = copy_file(ids_src, dir, "ids_to_tokens_zh.json");
-    free(cfg_path);
-    free(st_path);
-    free(e);
-    free(shapes);
-    return rc;
 }
 
 const char *tc_infer_module_of(tc_arch arch, const char *name) {
@@ -150,36 +99,6 @@ const char *tc_infer_module_of(tc_arch arch, const char *name) {
     return "heads";
 }
 
-static int has_prefix_tensor(const tc_tensor_file *f, const char *prefix) {
-    for (int i = 0; i < f->n; i++)
-        if (strncmp(f->t[i].name, prefix, strlen(prefix)) == 0) return 1;
-    return 0;
-}
-
-static int load_vqa_decoder(tc_infer *inf, const char *st_path) {
-    tc_tensor_file f;
-    if (tc_weights_open(st_path, &f) != 0) return -1;
-    int present = has_prefix_tensor(&f, "txt_output.");
-    int rc = 0;
-    if (present) {
-        tc_params_init(&inf->vqa_params);
-        tc_infer_v2_vqa_decoder_make(&inf->m.cfg, &inf->vqa_params, &inf->vqa_dec);
-        inf->has_vqa_dec = 1;
-        tc_load_report rep;
-        rc = tc_weights_load(&inf->vqa_params, &f, &rep);
-        if (rc == 0 && rep.n_mismatched > 0)
-            rc = tc_error_set("%s: VQA decoder: %d tensor(s) of the wrong shape, first: %s", st_path, rep.n_mismatched,
-                              rep.mismatched[0]);
-        if (rc == 0 && rep.n_missing > 0)
-            rc = tc_error_set("%s: VQA decoder: %d tensor(s) missing, first: %s", st_path, rep.n_missing,
-                              rep.missing[0]);
-        tc_load_report_free(&rep);
-        tc_infer_release_grad_pages(&inf->vqa_params);
-    }
-    tc_tensor_file_close(&f);
-    return rc;
-}
-
 tc_infer *tc_model_open(const char *dir) {
     tc_infer *inf = tc_xcalloc(1, sizeof *inf);
     if (tc_model_load_dir(&inf->m, dir) != 0) {
@@ -188,14 +107,12 @@ tc_infer *tc_model_open(const char *dir) {
     }
     tc_infer_release_grad_pages(&inf->m.params);
     char *vocab = tc_path_join(dir, "vocab.txt"), *ids = tc_path_join(dir, "ids_to_tokens_zh.json");
-    char *st = tc_path_join(dir, "model.safetensors");
     int rc = tc_tokenizer_load(&inf->tok, vocab);
     int have_tok = rc == 0;
     if (rc == 0) {
         if (tc_file_exists(ids)) rc = tc_detok_load_json(&inf->detok, ids);
         else tc_detok_from_vocab(&inf->detok, &inf->tok.vocab);
     }
-    if (rc == 0 && inf->m.cfg.arch == TC_ARCH_V2) rc = load_vqa_decoder(inf, st);
     if (rc == 0 && inf->m.cfg.arch == TC_ARCH_V1) {
         tc_opt_v1 *v = tc_opt_v1_of(&inf->m);
         int D = inf->m.cfg.hidden_size;
@@ -205,15 +122,10 @@ tc_infer *tc_model_open(const char *dir) {
     }
     free(vocab);
     free(ids);
-    free(st);
     if (rc != 0) {
         if (have_tok) {
             tc_detok_free(&inf->detok);
             tc_tokenizer_free(&inf->tok);
-        }
-        if (inf->has_vqa_dec) {
-            tc_decoder_free(&inf->vqa_dec);
-            tc_params_free(&inf->vqa_params);
         }
         tc_model_free(&inf->m);
         free(inf);
@@ -226,17 +138,15 @@ void tc_model_close(tc_infer *inf) {
     if (!inf) return;
     tc_detok_free(&inf->detok);
     tc_tokenizer_free(&inf->tok);
-    if (inf->has_vqa_dec) {
-        tc_decoder_free(&inf->vqa_dec);
-        tc_params_free(&inf->vqa_params);
-    }
     tc_model_free(&inf->m);
     free(inf);
 }
 
 int tc_model_arch(const tc_infer *inf) { return (int)inf->m.cfg.arch; }
 int tc_model_image_size(const tc_infer *inf) { return inf->m.cfg.train_image_size; }
-int tc_model_has_vqa(const tc_infer *inf) { return inf->m.cfg.arch == TC_ARCH_V1 || inf->has_vqa_dec; }
+int tc_model_has_vqa(const tc_infer *inf) {
+    return inf->m.cfg.arch == TC_ARCH_V1 || tc_opt_v2_of(&inf->m)->has_vqa;
+}
 int tc_itm_zero_shot(const tc_infer *inf) { return inf->zero_shot; }
 
 tc_state *tc_state_new(int max_batch) {
@@ -446,9 +356,9 @@ int tc_embed_images(const tc_infer *inf, tc_state *s, const float *images, int n
         float *o = out + (long)c0 * E;
         reset(s);
         if (m->cfg.arch == TC_ARCH_V2) {
-            tc_tensor *v = tc_opt_v2_vit(s->g, m, px, nb, m->cfg.train_image_size);
-            if (!v) return -1;
-            copy_out(tc_opt_v2_itc_image(s->g, m, v), o);
+            tc_tensor *e = tc_opt_v2_image_embed(s->g, m, px, nb, m->cfg.train_image_size);
+            if (!e) return -1;
+            copy_out(e, o);
         } else {
             /* mean of the final-LayerNorm ViT states over the N real patches (the pad patch excluded) */
             int N = tc_opt_v1_of(m)->n_patches;
@@ -643,9 +553,9 @@ int tc_vqa(const tc_infer *inf, tc_state *s, const float *images, const char *co
     tc_model *m = M(inf);
     int v1 = m->cfg.arch == TC_ARCH_V1;
     if (!tc_model_has_vqa(inf))
-        return tc_error_set("vqa: this opt-v2 model directory has no VQA decoder (txt_output.* tensors); convert a "
-                            "VQA fine-tuned checkpoint");
-    tc_decoder *dd = v1 ? &tc_opt_v1_of(m)->txt_dec : (tc_decoder *)&inf->vqa_dec;
+        return tc_error_set("vqa: this opt-v2 model has no VQA decoder (txt_output.*; config dec_num_layers 0): "
+                            "convert a VQA fine-tuned checkpoint");
+    tc_decoder *dd = v1 ? &tc_opt_v1_of(m)->txt_dec : &tc_opt_v2_of(m)->vqa;
     if (check_gen(p, dd->cfg.max_pos, "vqa") != 0) return -1;
     tc_beam_cfg bc = beam_cfg(p);
     long per = tc_image_floats(inf), L = p->max_len + 1;
@@ -655,9 +565,8 @@ int tc_vqa(const tc_infer *inf, tc_state *s, const float *images, const char *co
         text_batch tb;
         if (v1) text_batch_make(inf, questions + c0, nb, m->cfg.max_text_len + 2, TXT_PLAIN, &tb);
         else text_batch_make(inf, questions + c0, nb, TC_V2_TASK_TEXT_LEN - 2, TXT_CLS_SEP, &tb);
+        int rc = -1;
         reset(s);
-        tc_tensor *h = NULL;
-        const float *valid = NULL;
         if (v1) {
             tc_tensor *f = tc_opt_v1_vit(s->g, m, px, nb, tc_opt_v1_of(m)->n_patches + 1);
             tc_tensor *e = f ? tc_opt_v1_img_embed(s->g, m, f, TC_V1_MASK_NONE, NULL) : NULL;
@@ -665,16 +574,14 @@ int tc_vqa(const tc_infer *inf, tc_state *s, const float *images, const char *co
             float *gv = NULL;
             tc_tensor *x = t ? tc_opt_v1_gather(s->g, t, tb.valid, e, tc_opt_v1_of(m)->n_patches, NULL, NULL, &gv, NULL)
                              : NULL;
-            if (x) h = tc_opt_v1_encoder(s->g, m, x, gv), valid = gv;
+            if (x) {
+                tc_tensor *mem = tc_decoder_memory(s->g, dd, tc_opt_v1_encoder(s->g, m, x, gv), gv);
+                /* the search copies mem and its validity into its cache before it resets the graph */
+                rc = tc_beam_search(s->g, dd, mem, gv, &bc, ids + c0 * L, score ? score + c0 : NULL, NULL);
+            }
         } else {
-            tc_tensor *img = tc_opt_v2_vit(s->g, m, px, nb, m->cfg.train_image_size);
-            tc_tensor *t = img ? tc_opt_v2_text(s->g, m, tb.ids, tb.valid, nb, tb.T, 0) : NULL;
-            if (t) h = tc_opt_v2_fusion(s->g, m, t, tb.valid, img, 0), valid = tb.valid;
-        }
-        int rc = -1;
-        if (h) {
-            tc_tensor *mem = tc_decoder_memory(s->g, dd, h, valid);
-            rc = tc_beam_search(s->g, dd, mem, valid, &bc, ids + c0 * L, score ? score + c0 : NULL, NULL);
+            rc = tc_opt_v2_vqa_answer(s->g, m, px, m->cfg.train_image_size, tb.ids, tb.valid, nb, tb.T, &bc,
+                                      ids + c0 * L, score ? score + c0 : NULL, NULL);
         }
         text_batch_free(&tb);
         if (rc != 0) return -1;

@@ -12,7 +12,6 @@
 #include "core/tensor.h"
 #include "data/detok.h"
 #include "data/tokenizer.h"
-#include "model/decoder.h"
 #include "model/model.h"
 
 /* v2 fine-tuning lengths the released eval scripts set with text_len 30 (spec A.3/A.4): questions
@@ -28,11 +27,6 @@ struct tc_infer {
     tc_model m;
     tc_tokenizer tok;
     tc_detok detok;
-    /* opt-v2's VQA decoder (txt_output.*, spec A.4): not part of the v2 model proper, so it lives in its own
-     * parameter set, loaded from the same model.safetensors when present. */
-    tc_params vqa_params;
-    tc_decoder vqa_dec;
-    int has_vqa_dec;
     int zero_shot;        /* v1: rank_output == ITM row 2 (a pretrained, not retrieval-fine-tuned model) */
 };
 
@@ -40,16 +34,6 @@ struct tc_state {
     tc_graph *g;
     int max_batch;
 };
-
-/* Register opt-v2's VQA decoder (txt_output.*, LinearEmbedding hidden_size -> dec_hidden_size, vocab
- * txt_dec_vocab_size) in ps (tc_params_init'ed, not finalized) and finalize it. */
-void tc_infer_v2_vqa_decoder_make(const tc_model_config *cfg, tc_params *ps, tc_decoder *dd);
-
-/* Write a model directory: config.json, model.safetensors (the model's parameters, then extra's when
- * extra != NULL), vocab.txt and ids_to_tokens_zh.json copied from vocab_src / ids_src (the latter may be
- * NULL). Each file is written atomically. */
-int tc_infer_save_dir(const tc_model *m, const tc_params *extra, const char *dir, const char *vocab_src,
-                      const char *ids_src);
 
 /* Give the (all-zero, unused at inference) gradient slab's pages back to the OS: only the weights stay
  * resident. The slab stays mapped and reads as zeros. Returns the bytes released. */

@@ -10,8 +10,9 @@
  *   aliases                -> the stored names of the tied weights, counted;
  *   anything else          -> unexpected, listed (e.g. heads this architecture does not have).
  * Two optional parts: opt-v1's rank_output (only retrieval fine-tuned checkpoints have it; otherwise it is
- * set to ITM row 2, the zero-shot rule of spec §5.1) and opt-v2's VQA decoder txt_output.* (converted
- * when the checkpoint has it, spec A.4).
+ * set to ITM row 2, the zero-shot rule of spec §5.1) and opt-v2's VQA decoder txt_output.* (spec A.4: only
+ * VQA fine-tuned checkpoints have it; without any txt_output.* tensor the model is converted without it,
+ * dec_num_layers 0 in the written config.json).
  * Output: config.json, model.safetensors, vocab.txt, ids_to_tokens_zh.json (when given). A new DIR is built
  * under a temporary name and renamed into place; into an existing DIR each file is replaced atomically. */
 #include "args.h"
@@ -22,7 +23,6 @@
 #include "core/fileio.h"
 #include "data/detok.h"
 #include "data/tokenizer.h"
-#include "model/infer.h"
 #include "model/opt_v1.h"
 
 #include <errno.h>
@@ -100,16 +100,16 @@ static void remove_tmp_dir(const char *dir) {
     rmdir(dir);
 }
 
-static int write_dir(const tc_model *m, const tc_params *extra, const char *to, const char *vocab, const char *ids) {
+static int write_dir(const tc_model *m, const char *to, const char *vocab, const char *ids) {
     struct stat st;
     if (stat(to, &st) == 0) {
         if (!S_ISDIR(st.st_mode)) return tc_error_set("%s: exists and is not a directory", to);
-        return tc_infer_save_dir(m, extra, to, vocab, ids);
+        return tc_model_save_dir(m, to, vocab, ids);
     }
     size_t len = strlen(to) + 32;
     char *tmp = tc_xmalloc(len);
     snprintf(tmp, len, "%s.tmp.%ld", to, (long)getpid());
-    int rc = tc_infer_save_dir(m, extra, tmp, vocab, ids);
+    int rc = tc_model_save_dir(m, tmp, vocab, ids);
     if (rc == 0 && rename(tmp, to) != 0) rc = tc_error_set("%s: cannot rename from %s: %s", to, tmp, strerror(errno));
     if (rc != 0 && is_dir(tmp)) remove_tmp_dir(tmp);
     free(tmp);
@@ -161,19 +161,21 @@ static int run_convert(int argc, char **argv) {
         tc_detok_free(&d);
     }
 
-    tc_model m;
-    if (tc_model_create(&m, &cfg, 0) != 0) return tc_cli_fail();
     tc_tensor_file f;
-    if (tc_weights_open(from, &f) != 0) { tc_model_free(&m); return tc_cli_fail(); }
-    tc_load_report rep, rep2;
-    memset(&rep2, 0, sizeof rep2);
+    if (tc_weights_open(from, &f) != 0) return tc_cli_fail();
+    int vqa_dropped = 0;
+    if (cfg.arch == TC_ARCH_V2 && cfg.dec_num_layers > 0) {
+        int has = 0;
+        for (int i = 0; i < f.n && !has; i++) has = strncmp(f.t[i].name, "txt_output.", 11) == 0;
+        if (!has) cfg.dec_num_layers = 0, vqa_dropped = 1; /* a pretraining/retrieval/caption checkpoint */
+    }
+    tc_model m;
+    if (tc_model_create(&m, &cfg, 0) != 0) { tc_tensor_file_close(&f); return tc_cli_fail(); }
+    tc_load_report rep;
     int status = 0;
     if (tc_weights_load(&m.params, &f, &rep) != 0) { status = tc_cli_fail(); goto done_model; }
 
-    /* optional parts */
-    tc_params vqa = {0};
-    tc_decoder vqa_dec;
-    int has_vqa = 0, rank_derived = 0;
+    int rank_derived = 0;
     name_list missing = {0}, mismatched = {0}, unexpected = {0};
     int n_opt = 0, n_alias = 0;
     if (cfg.arch == TC_ARCH_V1) {
@@ -184,27 +186,16 @@ static int run_convert(int argc, char **argv) {
         }
         rank_derived = rw && rb;
     }
-    if (cfg.arch == TC_ARCH_V2) {
-        for (int i = 0; i < f.n && !has_vqa; i++) has_vqa = strncmp(f.t[i].name, "txt_output.", 11) == 0;
-        if (has_vqa) {
-            tc_params_init(&vqa);
-            tc_infer_v2_vqa_decoder_make(&cfg, &vqa, &vqa_dec);
-            if (tc_weights_load(&vqa, &f, &rep2) != 0) { status = tc_cli_fail(); goto done_vqa; }
-        }
-    }
     for (int i = 0; i < rep.n_missing; i++)
         if (!(rank_derived && strncmp(rep.missing[i], "rank_output.", 12) == 0)) add(&missing, rep.missing[i]);
-    for (int i = 0; i < rep2.n_missing; i++) add(&missing, rep2.missing[i]);
     for (int i = 0; i < rep.n_mismatched; i++) add(&mismatched, rep.mismatched[i]);
-    for (int i = 0; i < rep2.n_mismatched; i++) add(&mismatched, rep2.mismatched[i]);
     for (int i = 0; i < rep.n_unexpected; i++) {
         const char *nm = rep.unexpected[i];
-        if (has_vqa && tc_params_find(&vqa, nm)) continue;
         if (is_optimizer_state(nm)) n_opt++;
         else if (is_alias_source(&f, nm)) n_alias++;
         else add(&unexpected, nm);
     }
-    int loaded = rep.loaded + rep2.loaded;
+    int loaded = rep.loaded;
     if (!json || missing.n || mismatched.n) {
         fprintf(stderr, "%s: %d tensors loaded, %d missing, %d of the wrong shape, %d unexpected, %d optimizer state "
                         "(ignored), %d alias name(s), %d non-numeric record(s) skipped\n",
@@ -220,7 +211,7 @@ static int run_convert(int argc, char **argv) {
         goto done_lists;
     }
     if (rank_derived) tc_opt_v1_rank_from_itm(&m);
-    if (write_dir(&m, has_vqa ? &vqa : NULL, to, vocab, ids_json) != 0) {
+    if (write_dir(&m, to, vocab, ids_json) != 0) {
         status = tc_cli_fail();
         goto done_lists;
     }
@@ -230,8 +221,7 @@ static int run_convert(int argc, char **argv) {
         cJSON_AddStringToObject(doc, "to", to);
         cJSON_AddStringToObject(doc, "arch", tc_arch_name(cfg.arch));
         cJSON_AddNumberToObject(doc, "loaded", loaded);
-        cJSON_AddNumberToObject(doc, "parameters", (double)(tc_model_count_params(&m, "") +
-                                                             (has_vqa ? vqa.total : 0)));
+        cJSON_AddNumberToObject(doc, "parameters", (double)tc_model_count_params(&m, ""));
         cJSON_AddItemToObject(doc, "missing", json_list(&missing));
         cJSON_AddItemToObject(doc, "mismatched", json_list(&mismatched));
         cJSON_AddItemToObject(doc, "unexpected", json_list(&unexpected));
@@ -239,23 +229,18 @@ static int run_convert(int argc, char **argv) {
         cJSON_AddNumberToObject(doc, "aliases", n_alias);
         cJSON_AddNumberToObject(doc, "skipped_records", f.skipped);
         cJSON_AddBoolToObject(doc, "rank_from_itm", rank_derived);
-        cJSON_AddBoolToObject(doc, "vqa_decoder", has_vqa);
+        cJSON_AddBoolToObject(doc, "vqa_decoder", cfg.arch == TC_ARCH_V2 && cfg.dec_num_layers > 0);
         tc_cli_print_json(doc);
     } else {
         printf("%s -> %s: %s, %d tensors%s%s\n", from, to, tc_arch_name(cfg.arch), loaded,
-               rank_derived ? ", rank_output = ITM row 2 (zero-shot)" : "", has_vqa ? ", with the VQA decoder" : "");
+               rank_derived ? ", rank_output = ITM row 2 (zero-shot)" : "",
+               vqa_dropped ? ", no VQA decoder (dec_num_layers 0)" : "");
     }
     status = tc_cli_flush();
 done_lists:
     list_free(&missing);
     list_free(&mismatched);
     list_free(&unexpected);
-done_vqa:
-    if (has_vqa) {
-        tc_decoder_free(&vqa_dec);
-        tc_params_free(&vqa);
-    }
-    tc_load_report_free(&rep2);
     tc_load_report_free(&rep);
 done_model:
     tc_tensor_file_close(&f);
