@@ -444,7 +444,7 @@ void tc_sgemm_avx512(int transA, int transB, int M, int N, int K, float alpha, c
     int mpanels = (M + MR - 1) / MR, npanels = (N + NR - 1) / NR;
     if (nthreads > mpanels && nthreads > npanels) nthreads = mpanels > npanels ? mpanels : npanels;
     if (nthreads <= 1) {
-        gemm_thread(&P, 1, 0, pack_buf_get(&tls_bpack, (size_t)NC * KC));
+        gemm_thread(&P, 1, 0, NULL); /* a lone thread packs into its own buffers */
         return;
     }
     /* Cost model in multiply-adds per thread: the busiest thread's share of the product plus what it
