@@ -254,7 +254,7 @@ int tc_train(const tc_trainer_cfg *cfg, tc_params *ps, const tc_train_task *task
     while (step < cfg->total_steps) {
         double t0 = now_s();
         int task = cfg->sum_tasks ? -1 : tc_metaloader_task(&ml, step);
-        for (int i = 0; i < ntasks; i++) task_loss[i] = cfg->sum_tasks ? 0.0 : NAN;
+        for (int i = 0; i < ntasks; i++) task_loss[i] = NAN;
         double loss_sum = 0, flops = 0;
         long samples = 0;
         int failed = 0;
@@ -266,15 +266,17 @@ int tc_train(const tc_trainer_cfg *cfg, tc_params *ps, const tc_train_task *task
             tc_tensor *total = NULL;
             for (int i = 0; i < ntasks && !failed; i++) {
                 if (!cfg->sum_tasks && i != task) continue;
-                tc_train_ctx ctx = {step, micro, accum, i, d->rank, d->world, cfg->seed, &rng, d, 0, 0};
+                tc_train_ctx ctx = {.step = step, .micro = micro, .accum = accum, .task = i, .rank = d->rank,
+                                    .world = d->world, .seed = cfg->seed, .data_rng = &rng, .dist = d};
                 tc_tensor *l = tasks[i].loss(tasks[i].user, g, &ctx);
                 if (!l) {
                     tc_error_prefix("task %s, step %ld", tasks[i].name, step);
                     failed = 1;
                     break;
                 }
-                double v = l->data[0];
-                task_loss[i] = cfg->sum_tasks ? task_loss[i] + v / accum : (isnan(task_loss[i]) ? 0 : task_loss[i]) + v / accum;
+                /* mean over the micro-batches (task_loss starts NaN for tasks that may not run) */
+                if (isnan(task_loss[i])) task_loss[i] = 0;
+                task_loss[i] += l->data[0] / accum;
                 samples += ctx.samples;
                 flops += 3.0 * ctx.flops;
                 if (cfg->sum_tasks) {
