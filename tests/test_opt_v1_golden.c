@@ -7,6 +7,7 @@
 #include "test_opt_v1_fixture.h"
 
 #include <math.h>
+#include <unistd.h>
 
 /* Copy rows of x [B, T, D] (or [N, D]) whose validity is 1 (valid NULL: all) into out; returns count. */
 static long gather_valid(const tc_tensor *x, const float *valid, float *out) {
@@ -304,6 +305,28 @@ static void test_errors(v1_fixture *f, tc_graph *g) {
     TC_CHECK(tc_decoder_embed(g, &tc_opt_v1_of(m)->txt_dec, dbad, 1, 2) == NULL, "decoder id out of range refused");
 }
 
+/* config.json + model.safetensors round trip through the common handle: same parameters, same ITM logits */
+static void test_dir_roundtrip(v1_fixture *f, tc_graph *g) {
+    char dir[] = "/tmp/taichu_v1_dirXXXXXX";
+    TC_CHECK(mkdtemp(dir) != NULL, "mkdtemp");
+    TC_CHECK(tc_model_save_dir(&f->m, dir, NULL, NULL) == 0, "%s", tc_error_get());
+    tc_model m2;
+    TC_CHECK(tc_model_load_dir(&m2, dir) == 0, "%s", tc_error_get());
+    if (m2.impl) {
+        TC_CHECK(m2.params.n == f->m.params.n && m2.params.total == f->m.params.total, "parameter layout differs");
+        TC_CHECK(memcmp(m2.params.data, f->m.params.data, sizeof(float) * f->m.params.total) == 0, "values differ");
+        TC_CHECK(m2.cfg.arch == TC_ARCH_V1 && m2.cfg.audio_dim == f->m.cfg.audio_dim, "config differs");
+        tc_model_free(&m2);
+    }
+    char path[256];
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    remove(path);
+    snprintf(path, sizeof path, "%s/model.safetensors", dir);
+    remove(path);
+    rmdir(dir);
+    (void)g;
+}
+
 int main(void) {
     test_load_report();
     v1_fixture f;
@@ -316,6 +339,7 @@ int main(void) {
     test_search(&f, g);
     test_toggles(&f, g);
     test_errors(&f, g);
+    test_dir_roundtrip(&f, g);
     tc_graph_free(g);
     v1_fixture_close(&f);
     return tc_test_summary("opt_v1_golden");

@@ -297,7 +297,8 @@ tc_tensor *tc_opt_v1_gather(tc_graph *g, tc_tensor *txt, const float *txt_valid,
             for (int t = 0; t < n_img; t++) o[k++] = (int32_t)(off[1] + (long)b * img->shape[1] + t);
         for (int t = 0; t < la[b]; t++) o[k++] = (int32_t)(off[2] + (long)b * aud->shape[1] + t);
         for (int s = 0; s < S; s++) valid[(long)b * S + s] = s < k ? 1.f : 0.f;
-        for (; k < S; k++) o[k] = o[0]; /* padding: any row (masked as a key, ignored as a query) */
+        int32_t pad = k > 0 ? o[0] : 0;
+        for (; k < S; k++) o[k] = pad; /* padding: any row (masked as a key, ignored as a query) */
     }
     tc_tensor *cat = np == 1 ? flat[0] : tc_concat(g, flat, np, 0); /* [total, D] */
     int os[3] = {B, S, D};
