@@ -315,6 +315,43 @@ static void test_allgather_single(void) {
     tc_dist_finalize(&d);
 }
 
+/* A task that fails, or returns a non-scalar: tc_train stops with a message naming the task and step. */
+static tc_tensor *failing(void *user, tc_graph *g, tc_train_ctx *ctx) {
+    (void)user;
+    (void)g;
+    if (ctx->step == 2) {
+        tc_error_set("data/x.json: entry 7: field \"caption\": expected a string");
+        return NULL;
+    }
+    return toy_copy(user, g, ctx);
+}
+static tc_tensor *not_scalar(void *user, tc_graph *g, tc_train_ctx *ctx) {
+    toy *t = user;
+    int32_t ids[TOY_T] = {1, 2, 3, 4, 5, 6, 7, 8};
+    (void)ctx;
+    return tc_seq_encoder_fwd(g, &t->m, ids, NULL, 1, TOY_T);
+}
+
+static void test_task_errors(void) {
+    toy t;
+    toy_init(&t, 4, 0.0f, 8);
+    tc_train_task a = {"cap", 1, 1, failing, &t}, b = {"bad", 1, 1, not_scalar, &t};
+    tc_trainer_cfg c = toy_cfg("trainer_err", 5);
+    toy_rm_run("trainer_err");
+    int rc = tc_train(&c, &t.m.ps, &a, 1, NULL, TC_START_FRESH);
+    TC_CHECK(rc == -1 && strstr(tc_error_get(), "task cap, step 2: data/x.json: entry 7"), "failing task: rc %d: %s",
+             rc, tc_error_get());
+    toy_rm_run("trainer_err");
+    TC_CHECK(tc_train(&c, &t.m.ps, &b, 1, NULL, TC_START_FRESH) == -1 && strstr(tc_error_get(), "expected a scalar"),
+             "non-scalar loss: %s", tc_error_get());
+    toy_rm_run("trainer_err");
+    tc_params empty;
+    tc_params_init(&empty);
+    TC_CHECK(tc_train(&c, &empty, &a, 1, NULL, TC_START_FRESH) == -1 && strstr(tc_error_get(), "not finalized"),
+             "unfinalized parameters: %s", tc_error_get());
+    toy_free(&t);
+}
+
 /* SIGINT during a run with handle_signals: the step finishes, a checkpoint is written, the status is 130. */
 static void raise_at_4(void *user, const tc_step_record *r) {
     (void)user;
@@ -352,5 +389,6 @@ int main(void) {
     test_sum_mode();
     test_skip_nonfinite();
     test_signal();
+    test_task_errors();
     return tc_test_summary("trainer");
 }

@@ -192,6 +192,7 @@ int tc_train(const tc_trainer_cfg *cfg, tc_params *ps, const tc_train_task *task
     if (!cfg->run_dir) return tc_error_set("trainer: run_dir is required");
     if (cfg->total_steps <= 0) return tc_error_set("trainer: total_steps = %ld, expected > 0", cfg->total_steps);
     if (ntasks <= 0) return tc_error_set("trainer: no tasks");
+    if (!ps->data || !ps->grad) return tc_error_set("trainer: parameters not finalized (call tc_params_finalize)");
     for (int i = 0; i < ntasks; i++)
         if (!tasks[i].loss || !tasks[i].name) return tc_error_set("trainer: task %d has no name or loss function", i);
     int accum = cfg->accum > 0 ? cfg->accum : 1;
@@ -269,8 +270,10 @@ int tc_train(const tc_trainer_cfg *cfg, tc_params *ps, const tc_train_task *task
                 tc_train_ctx ctx = {.step = step, .micro = micro, .accum = accum, .task = i, .rank = d->rank,
                                     .world = d->world, .seed = cfg->seed, .data_rng = &rng, .dist = d};
                 tc_tensor *l = tasks[i].loss(tasks[i].user, g, &ctx);
-                if (!l) {
-                    tc_error_prefix("task %s, step %ld", tasks[i].name, step);
+                if (!l || tc_numel(l) != 1) {
+                    if (l) tc_error_set("task %s, step %ld: the loss has %zu elements, expected a scalar",
+                                        tasks[i].name, step, tc_numel(l));
+                    else tc_error_prefix("task %s, step %ld", tasks[i].name, step);
                     failed = 1;
                     break;
                 }
@@ -343,7 +346,8 @@ int tc_train(const tc_trainer_cfg *cfg, tc_params *ps, const tc_train_task *task
         if (d->rank == 0) tc_train_log_step(&log, &r);
         if (cfg->on_step) cfg->on_step(cfg->on_step_user, &r);
 
-        int stop = (cfg->stop_after > 0 && step >= cfg->stop_after) || g_signal;
+        int sig = cfg->handle_signals ? (int)g_signal : 0;
+        int stop = (cfg->stop_after > 0 && step >= cfg->stop_after) || sig;
         if (cfg->handle_signals) stop = tc_dist_allreduce_int_sum(d, stop) > 0;
         if (cfg->eval && ((cfg->eval_every > 0 && step % cfg->eval_every == 0) || step == cfg->total_steps)) {
             if (run_eval(cfg, g, step, &log, d)) {
@@ -358,7 +362,7 @@ int tc_train(const tc_trainer_cfg *cfg, tc_params *ps, const tc_train_task *task
             }
         }
         if (stop) {
-            if (g_signal) rc = 128 + g_signal;
+            if (sig) rc = 128 + sig;
             break;
         }
     }
