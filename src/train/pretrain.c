@@ -1,0 +1,478 @@
+/* `taichu pretrain`: config reading and wiring (pretrain.h). */
+#include "train/pretrain.h"
+
+#include <cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+#include "core/fileio.h"
+#include "core/optim.h"
+#include "data/dataset.h"
+#include "data/loader.h"
+#include "model/opt_v2.h"
+#include "train/tasks.h"
+#include "train/trainer.h"
+
+/* ---------------------------------------------------------------- config */
+
+typedef struct pt_cfg {
+    char model_config[1024];     /* preset name or path to a model config.json ("" : opt-v2-tiny) */
+    char train_file[1024];       /* captions (ids_train_path[0]) */
+    char image_root[1024];
+    char val_file[1024];         /* ids_val_path: five captions per image, for the retrieval check */
+    char tasks[8][16];
+    int mix[8], ntasks;
+    int batch;
+    double lr, end_lr;
+    long warmup, decay, steps;
+    int epochs;
+    double beta1, beta2, wd, grad_norm;
+    unsigned long long seed;
+    /* taichu's own keys */
+    int sum_tasks, augment, accum, eval_images;
+    long ckpt_every, eval_every;
+    tc_mlm_mode mlm_mode;
+    tc_itm_neg itm_neg;
+    char schedule[32];
+} pt_cfg;
+
+static void cfg_defaults(pt_cfg *c) {
+    memset(c, 0, sizeof *c);
+    strcpy(c->tasks[0], "itmTwo");
+    c->mix[0] = 1;
+    c->ntasks = 1;
+    c->batch = 64;
+    c->lr = 4e-4;          /* opt_v2_base.json */
+    c->end_lr = 1e-6;
+    c->warmup = 1000;
+    c->decay = 0;          /* 0: the run's total steps */
+    c->steps = 0;
+    c->epochs = 0;
+    c->beta1 = 0.9; c->beta2 = 0.98; c->wd = 0.01; c->grad_norm = 1.0;
+    c->seed = 42;
+    c->sum_tasks = -1;     /* -1: sum when the only task is itmTwo */
+    c->accum = 1;
+    c->eval_images = 1000;
+    c->ckpt_every = 1000;
+    c->eval_every = 0;
+    c->mlm_mode = TC_MLM_FIXED2;
+    c->itm_neg = TC_ITM_NEG_HARD;
+    strcpy(c->schedule, "mindspore");
+}
+
+/* A path from the original's configs ("dataset/text/x.json") under --data DIR: the "dataset/" prefix
+ * becomes DIR/; other relative paths are tried as written, then as DIR/<path>. */
+static void resolve(char *dst, size_t cap, const char *path, const char *data) {
+    if (!data || path[0] == '/') { snprintf(dst, cap, "%s", path); return; }
+    if (strncmp(path, "dataset/", 8) == 0) { snprintf(dst, cap, "%s/%s", data, path + 8); return; }
+    if (tc_file_exists(path)) { snprintf(dst, cap, "%s", path); return; }
+    snprintf(dst, cap, "%s/%s", data, path);
+}
+
+static int get_num(const cJSON *root, const char *key, const char *file, double *out) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, key);
+    if (!v) return 0;
+    if (!cJSON_IsNumber(v)) return tc_error_set("%s: field \"%s\": expected a number", file, key);
+    *out = v->valuedouble;
+    return 0;
+}
+
+static int get_int(const cJSON *root, const char *key, const char *file, long lo, long hi, long *out) {
+    double d = (double)*out;
+    if (get_num(root, key, file, &d)) return -1;
+    if (d != floor(d) || d < (double)lo || d > (double)hi)
+        return tc_error_set("%s: field \"%s\": expected an integer in [%ld, %ld]", file, key, lo, hi);
+    *out = (long)d;
+    return 0;
+}
+
+static int get_bool(const cJSON *root, const char *key, const char *file, int *out) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, key);
+    if (!v) return 0;
+    if (!cJSON_IsBool(v)) return tc_error_set("%s: field \"%s\": expected true or false", file, key);
+    *out = cJSON_IsTrue(v);
+    return 0;
+}
+
+static int get_str(const cJSON *root, const char *key, const char *file, char *dst, size_t cap) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, key);
+    if (!v) return 0;
+    if (cJSON_IsArray(v)) v = cJSON_GetArrayItem(v, 0); /* ids_train_path is a list */
+    if (!cJSON_IsString(v)) return tc_error_set("%s: field \"%s\": expected a string", file, key);
+    snprintf(dst, cap, "%s", v->valuestring);
+    return 0;
+}
+
+static int parse_cfg(const char *path, pt_cfg *c, char **json_out) {
+    size_t len;
+    char *text = tc_read_file(path, &len);
+    if (!text) return -1;
+    cJSON *root = cJSON_Parse(text);
+    if (!cJSON_IsObject(root)) {
+        cJSON_Delete(root);
+        free(text);
+        return tc_error_set("%s: not a JSON object", path);
+    }
+    int rc = 0;
+    long v;
+    double d;
+    rc |= get_str(root, "model_config", path, c->model_config, sizeof c->model_config);
+    rc |= get_str(root, "ids_train_path", path, c->train_file, sizeof c->train_file);
+    rc |= get_str(root, "ids_val_path", path, c->val_file, sizeof c->val_file);
+    v = c->batch; rc |= get_int(root, "train_batch_size", path, 1, 1 << 20, &v); c->batch = (int)v;
+    d = c->lr; rc |= get_num(root, "learning_rate", path, &d); rc |= get_num(root, "start_learning_rate", path, &d); c->lr = d;
+    rc |= get_num(root, "end_learning_rate", path, &c->end_lr);
+    rc |= get_int(root, "warmup_steps", path, 0, 1L << 40, &c->warmup);
+    rc |= get_int(root, "decay_steps", path, 0, 1L << 40, &c->decay);
+    rc |= get_int(root, "num_train_steps", path, 0, 1L << 40, &c->steps);
+    v = c->epochs; rc |= get_int(root, "epoch", path, 0, 1 << 20, &v); rc |= get_int(root, "epochs", path, 0, 1 << 20, &v);
+    c->epochs = (int)v;
+    rc |= get_num(root, "weight_decay", path, &c->wd);
+    rc |= get_num(root, "grad_norm", path, &c->grad_norm);
+    d = (double)c->seed; rc |= get_num(root, "seed", path, &d);
+    if (d < 0 || d != floor(d)) rc = tc_error_set("%s: field \"seed\": expected a non-negative integer", path);
+    c->seed = (unsigned long long)d;
+    const cJSON *betas = cJSON_GetObjectItemCaseSensitive(root, "betas");
+    if (betas) {
+        if (!cJSON_IsArray(betas) || cJSON_GetArraySize(betas) != 2 || !cJSON_IsNumber(cJSON_GetArrayItem(betas, 0)) ||
+            !cJSON_IsNumber(cJSON_GetArrayItem(betas, 1)))
+            rc = tc_error_set("%s: field \"betas\": expected two numbers", path);
+        else { c->beta1 = cJSON_GetArrayItem(betas, 0)->valuedouble; c->beta2 = cJSON_GetArrayItem(betas, 1)->valuedouble; }
+    }
+    const cJSON *ds = cJSON_GetObjectItemCaseSensitive(root, "train_datasets");
+    if (ds) {
+        const cJSON *d0 = cJSON_IsArray(ds) ? cJSON_GetArrayItem(ds, 0) : NULL;
+        if (!cJSON_IsObject(d0)) rc = tc_error_set("%s: field \"train_datasets\": expected a list of objects", path);
+        else {
+            rc |= get_str(d0, "img", path, c->image_root, sizeof c->image_root);
+            const cJSON *tasks = cJSON_GetObjectItemCaseSensitive(d0, "tasks");
+            const cJSON *mix = cJSON_GetObjectItemCaseSensitive(d0, "mix_ratio");
+            if (tasks) {
+                int n = cJSON_IsArray(tasks) ? cJSON_GetArraySize(tasks) : -1;
+                if (n < 1 || n > 8) rc = tc_error_set("%s: field \"train_datasets[0].tasks\": expected 1..8 task names", path);
+                for (int i = 0; rc == 0 && i < n; i++) {
+                    const cJSON *t = cJSON_GetArrayItem(tasks, i);
+                    if (!cJSON_IsString(t)) { rc = tc_error_set("%s: field \"train_datasets[0].tasks\": expected strings", path); break; }
+                    snprintf(c->tasks[i], sizeof c->tasks[i], "%s", t->valuestring);
+                    c->mix[i] = 1;
+                }
+                if (rc == 0) c->ntasks = n;
+            }
+            if (mix && rc == 0) {
+                if (!cJSON_IsArray(mix) || cJSON_GetArraySize(mix) != c->ntasks)
+                    rc = tc_error_set("%s: field \"train_datasets[0].mix_ratio\": expected one integer per task (%d)", path, c->ntasks);
+                for (int i = 0; rc == 0 && i < c->ntasks; i++) {
+                    const cJSON *m = cJSON_GetArrayItem(mix, i);
+                    if (!cJSON_IsNumber(m) || m->valuedouble < 0 || m->valuedouble != floor(m->valuedouble))
+                        rc = tc_error_set("%s: field \"train_datasets[0].mix_ratio\": expected non-negative integers", path);
+                    else c->mix[i] = (int)m->valuedouble;
+                }
+            }
+        }
+    }
+    /* taichu's own keys (docs/config.md, "## Training") */
+    rc |= get_bool(root, "sum_tasks", path, &c->sum_tasks);
+    rc |= get_bool(root, "augment", path, &c->augment);
+    v = c->accum; rc |= get_int(root, "gradient_accumulation", path, 1, 1 << 16, &v); c->accum = (int)v;
+    v = c->eval_images; rc |= get_int(root, "eval_images", path, 0, 1 << 24, &v); c->eval_images = (int)v;
+    rc |= get_int(root, "ckpt_every", path, 0, 1L << 40, &c->ckpt_every);
+    rc |= get_int(root, "eval_every", path, 0, 1L << 40, &c->eval_every);
+    char s[32] = "";
+    rc |= get_str(root, "mlm_masking", path, s, sizeof s);
+    if (rc == 0 && s[0]) {
+        if (strcmp(s, "fixed2") == 0) c->mlm_mode = TC_MLM_FIXED2;
+        else if (strcmp(s, "bert") == 0) c->mlm_mode = TC_MLM_BERT;
+        else rc = tc_error_set("%s: field \"mlm_masking\": expected \"fixed2\" or \"bert\"", path);
+    }
+    s[0] = 0;
+    rc |= get_str(root, "itm_negatives", path, s, sizeof s);
+    if (rc == 0 && s[0]) {
+        if (strcmp(s, "hard") == 0) c->itm_neg = TC_ITM_NEG_HARD;
+        else if (strcmp(s, "random") == 0) c->itm_neg = TC_ITM_NEG_RANDOM;
+        else rc = tc_error_set("%s: field \"itm_negatives\": expected \"hard\" or \"random\"", path);
+    }
+    rc |= get_str(root, "lr_schedule", path, c->schedule, sizeof c->schedule);
+    if (rc == 0 && strcmp(c->schedule, "mindspore") && strcmp(c->schedule, "cosine") && strcmp(c->schedule, "constant"))
+        rc = tc_error_set("%s: field \"lr_schedule\": expected \"mindspore\", \"cosine\" or \"constant\"", path);
+    cJSON_Delete(root);
+    if (rc) { free(text); return -1; }
+    *json_out = text;
+    return 0;
+}
+
+/* ---------------------------------------------------------------- model */
+
+static int count_lines(const char *path, int *n) {
+    size_t len;
+    char *t = tc_read_file(path, &len);
+    if (!t) return -1;
+    int c = 0;
+    for (size_t i = 0; i < len; i++) c += t[i] == '\n';
+    if (len && t[len - 1] != '\n') c++;
+    free(t);
+    *n = c;
+    return 0;
+}
+
+static int model_config_for(const pt_cfg *c, const tc_pretrain_opts *o, int ds_vocab, tc_model_config *mc) {
+    const char *name = o->preset ? o->preset : (c->model_config[0] ? c->model_config : "opt-v2-tiny");
+    if (tc_model_config_preset(name, mc) != 0) {
+        tc_error_clear();
+        if (tc_model_config_load(name, mc)) return -1;
+    }
+    if (ds_vocab > 0 && mc->vocab_size != ds_vocab) {
+        /* a fresh model on a dataset with its own vocabulary (the built-in one has 243 ids): size the
+         * tables to it, or the softmax would run over 21128 never-seen ids */
+        mc->vocab_size = ds_vocab;
+        mc->txt_dec_vocab_size = ds_vocab;
+    }
+    return tc_model_config_validate(mc, "model config");
+}
+
+/* ---------------------------------------------------------------- eval */
+
+int tc_pretrain_eval_itc(tc_model *m, const char *caption_file, const char *image_root, int max_images,
+                         tc_retrieval_scores *out) {
+    if (m->cfg.arch != TC_ARCH_V2) return tc_error_set("retrieval check: needs an opt-v2 model");
+    tc_ds_opts dopt = tc_ds_opts_default();
+    dopt.vocab_size = m->cfg.vocab_size;
+    tc_ds_captions ds;
+    if (tc_ds_load_captions(caption_file, image_root, TC_DS_CAPS_FIVE, &dopt, &ds)) return -1;
+    int ni = max_images > 0 && max_images < ds.n ? max_images : ds.n, nt = 5 * ni;
+    tc_loader_cfg lc = tc_loader_cfg_v2(m->cfg.train_image_size, m->cfg.max_text_len);
+    lc.prefetch = 0;
+    lc.cache_mb = 0;
+    tc_ds_captions view = ds;
+    view.n = ni;
+    tc_loader *L = tc_loader_open(&view, &lc);
+    if (!L) { tc_ds_captions_free(&ds); return -1; }
+    int E = m->cfg.itc_dim, chunk = 64, rc = 0;
+    float *ie = tc_xmalloc(sizeof(float) * (size_t)ni * E), *te = tc_xmalloc(sizeof(float) * (size_t)nt * E);
+    tc_batch b;
+    tc_batch_alloc(&b, chunk, tc_loader_T(L), m->cfg.train_image_size);
+    tc_sample *s = tc_xmalloc(sizeof(tc_sample) * (size_t)chunk);
+    tc_graph *g = tc_graph_new();
+    /* images and texts in chunks; each text is (image k/5, caption k%5), the Flickr30K-CN order */
+    for (int k0 = 0; rc == 0 && k0 < nt; k0 += chunk) {
+        int n = nt - k0 < chunk ? nt - k0 : chunk;
+        for (int i = 0; i < n; i++) s[i] = (tc_sample){(k0 + i) / 5, (k0 + i) % 5};
+        if (tc_loader_build(L, 0, s, n, &b)) { rc = -1; break; }
+        tc_graph_reset(g);
+        tc_graph_set_mode(g, 0, 0, 0, 0);
+        tc_tensor *txt = tc_opt_v2_text(g, m, b.ids, b.valid, n, b.T, 0);
+        tc_tensor *e = txt ? tc_opt_v2_itc_text(g, m, txt) : NULL;
+        if (!e) { rc = -1; break; }
+        for (int i = 0; i < n; i++) memcpy(te + (size_t)(k0 + i) * E, e->data + (size_t)i * e->stride[0], sizeof(float) * E);
+    }
+    for (int k0 = 0; rc == 0 && k0 < ni; k0 += chunk) {
+        int n = ni - k0 < chunk ? ni - k0 : chunk;
+        for (int i = 0; i < n; i++) s[i] = (tc_sample){k0 + i, 0};
+        if (tc_loader_build(L, 0, s, n, &b)) { rc = -1; break; }
+        tc_graph_reset(g);
+        tc_graph_set_mode(g, 0, 0, 0, 0);
+        tc_tensor *e = tc_opt_v2_image_embed(g, m, b.pixels, n, b.S);
+        if (!e) { rc = -1; break; }
+        for (int i = 0; i < n; i++) memcpy(ie + (size_t)(k0 + i) * E, e->data + (size_t)i * e->stride[0], sizeof(float) * E);
+    }
+    if (rc == 0) {
+        float *sc = tc_xmalloc(sizeof(float) * (size_t)ni * nt);
+        int *t2i = tc_xmalloc(sizeof(int) * (size_t)nt);
+        for (int i = 0; i < ni; i++)
+            for (int j = 0; j < nt; j++) {
+                float acc = 0;
+                for (int e = 0; e < E; e++) acc += ie[(size_t)i * E + e] * te[(size_t)j * E + e];
+                sc[(size_t)i * nt + j] = acc;
+            }
+        for (int j = 0; j < nt; j++) t2i[j] = j / 5;
+        rc = tc_retrieval_recall(sc, NULL, ni, nt, t2i, TC_TIES_PESSIMISTIC, out);
+        free(sc);
+        free(t2i);
+    }
+    tc_graph_free(g);
+    free(s);
+    tc_batch_free(&b);
+    free(ie);
+    free(te);
+    tc_loader_close(L);
+    tc_ds_captions_free(&ds);
+    return rc;
+}
+
+typedef struct eval_ctx {
+    tc_model *m;
+    const char *file, *root;
+    int max_images;
+} eval_ctx;
+
+static int eval_fn(void *user, tc_graph *g, long step, tc_metric *out, int max) {
+    (void)g;
+    (void)step;
+    eval_ctx *e = user;
+    tc_retrieval_scores r;
+    if (max < 4) return 0;
+    if (tc_pretrain_eval_itc(e->m, e->file, e->root, e->max_images, &r)) return -1;
+    snprintf(out[0].name, sizeof out[0].name, "itc_t2i_r1");  out[0].value = r.ir[0];
+    snprintf(out[1].name, sizeof out[1].name, "itc_t2i_r5");  out[1].value = r.ir[1];
+    snprintf(out[2].name, sizeof out[2].name, "itc_i2t_r1");  out[2].value = r.tr[0];
+    snprintf(out[3].name, sizeof out[3].name, "itc_r_mean");  out[3].value = r.r_mean;
+    return 4;
+}
+
+/* ---------------------------------------------------------------- run */
+
+static int read_vrange(const char *meta, int *lo, int *hi) {
+    size_t len;
+    char *t = tc_read_file(meta, &len);
+    if (!t) { tc_error_clear(); return 0; }
+    cJSON *root = cJSON_Parse(t);
+    const cJSON *vr = root ? cJSON_GetObjectItemCaseSensitive(root, "v_range") : NULL;
+    if (cJSON_IsArray(vr) && cJSON_GetArraySize(vr) == 2) {
+        *lo = cJSON_GetArrayItem(vr, 0)->valueint;
+        *hi = cJSON_GetArrayItem(vr, 1)->valueint;
+    }
+    cJSON_Delete(root);
+    free(t);
+    return 0;
+}
+
+int tc_pretrain_run(const tc_pretrain_opts *o) {
+    pt_cfg c;
+    cfg_defaults(&c);
+    char *cfg_json = NULL;
+    const char *run = o->resume ? o->resume : o->out;
+    if (!run) return tc_error_set("pretrain: --out RUN (or --resume RUN) is required");
+    if (!o->data) return tc_error_set("pretrain: --data DIR is required");
+    if (o->config && parse_cfg(o->config, &c, &cfg_json)) return -1;
+    if (o->batch > 0) c.batch = o->batch;
+    if (o->lr > 0) c.lr = o->lr;
+    if (o->warmup >= 0) c.warmup = o->warmup;
+    if (o->eval_every >= 0) c.eval_every = o->eval_every;
+    if (o->eval_images > 0) c.eval_images = o->eval_images;
+
+    char train_file[1100], image_root[1100], val_file[1100], vocab[1100], ids2tok[1100], meta[1100];
+    resolve(train_file, sizeof train_file, c.train_file[0] ? c.train_file : "dataset/text/json_coco_train_zh_token.json", o->data);
+    resolve(image_root, sizeof image_root, c.image_root[0] ? c.image_root : "dataset/image", o->data);
+    resolve(val_file, sizeof val_file, c.val_file[0] ? c.val_file : "dataset/text/flickr30k_test_zh_token.json", o->data);
+    snprintf(vocab, sizeof vocab, "%s/text/bert-base-chinese-vocab.txt", o->data);
+    snprintf(ids2tok, sizeof ids2tok, "%s/text/ids_to_tokens_zh.json", o->data);
+    snprintf(meta, sizeof meta, "%s/text/meta.json", o->data);
+    int ds_vocab = 0;
+    if (tc_file_exists(vocab) && count_lines(vocab, &ds_vocab)) { free(cfg_json); return -1; }
+
+    /* model: RUN/model_config.json on resume, else --init DIR, else preset / model_config */
+    tc_model m;
+    tc_model_config mc;
+    char saved_mc[1100];
+    snprintf(saved_mc, sizeof saved_mc, "%s/model_config.json", run);
+    int rc;
+    if (o->resume) {
+        rc = tc_model_config_load(saved_mc, &mc);
+        if (rc == 0) rc = tc_model_create(&m, &mc, c.seed);
+    } else if (o->init) {
+        rc = tc_model_load_dir(&m, o->init);
+    } else {
+        rc = model_config_for(&c, o, ds_vocab, &mc);
+        if (rc == 0) rc = tc_model_create(&m, &mc, c.seed);
+    }
+    if (rc) { free(cfg_json); return -1; }
+    if (m.cfg.arch != TC_ARCH_V2) {
+        tc_model_free(&m);
+        free(cfg_json);
+        return tc_error_set("pretrain: the %s tasks are not implemented yet; use an opt-v2 preset or model "
+                            "(docs/training.md, \"Tasks and deviations\")", tc_arch_name(m.cfg.arch));
+    }
+    if (!o->resume) {
+        if (tc_mkdir_p(run) || tc_model_config_save(saved_mc, &m.cfg)) { tc_model_free(&m); free(cfg_json); return -1; }
+    }
+
+    tc_ds_opts dopt = tc_ds_opts_default();
+    dopt.vocab_size = m.cfg.vocab_size;
+    dopt.skip_bad = 1;
+    tc_ds_captions ds;
+    if (tc_ds_load_captions(train_file, image_root, TC_DS_CAPS_SOME, &dopt, &ds)) { tc_model_free(&m); free(cfg_json); return -1; }
+    if (ds.report.skipped)
+        fprintf(stderr, "pretrain: skipped %d bad entries of %s, first: %s\n", ds.report.skipped, train_file, ds.report.first_skip);
+
+    tc_loader_cfg lc = tc_loader_cfg_v2(m.cfg.train_image_size, m.cfg.max_text_len);
+    lc.seed = c.seed;
+    lc.augment = c.augment;
+    lc.skip_bad = 1;
+    tc_loader *L = tc_loader_open(&ds, &lc);
+    if (!L) { tc_ds_captions_free(&ds); tc_model_free(&m); free(cfg_json); return -1; }
+
+    tc_v2_tasks vt;
+    tc_v2_tasks_init(&vt, &m, L, &ds, c.batch, c.seed);
+    vt.mlm_mode = c.mlm_mode;
+    vt.itm_neg = c.itm_neg;
+    read_vrange(meta, &vt.rand_lo, &vt.rand_hi);
+    if (vt.rand_hi > m.cfg.vocab_size) vt.rand_hi = m.cfg.vocab_size;
+
+    /* tasks: "itmTwo" (the v2 original's single task) = MLM + ITC + ITM summed on one batch */
+    tc_train_task tasks[8];
+    int nt = 0, sum = c.sum_tasks;
+    rc = 0;
+    for (int i = 0; i < c.ntasks && rc == 0; i++) {
+        if (strcmp(c.tasks[i], "itmTwo") == 0) {
+            if (c.ntasks != 1) rc = tc_error_set("%s: task \"itmTwo\" (MLM + ITC + ITM) cannot be mixed with others; list mlm, itc, itm instead", o->config);
+            static const char *const three[3] = {"mlm", "itc", "itm"};
+            for (int k = 0; k < 3; k++) tasks[nt++] = (tc_train_task){three[k], 1, 1.0f, tc_v2_task_by_name(three[k]), &vt};
+            if (sum < 0) sum = 1;
+            continue;
+        }
+        tc_task_loss_fn f = tc_v2_task_by_name(c.tasks[i]);
+        if (!f) rc = tc_error_set("%s: field \"train_datasets[0].tasks\": unknown opt-v2 task \"%s\" (expected itmTwo, mlm, itc, itm)",
+                                  o->config ? o->config : "config", c.tasks[i]);
+        else tasks[nt++] = (tc_train_task){c.tasks[i], c.mix[i], 1.0f, f, &vt};
+    }
+    if (sum < 0) sum = 0;
+
+    long steps = o->steps > 0 ? o->steps : c.steps;
+    if (steps <= 0) steps = (long)(c.epochs > 0 ? c.epochs : 1) * ((ds.n + c.batch - 1) / c.batch);
+    tc_trainer_cfg tc = tc_trainer_defaults(steps);
+    tc.run_dir = run;
+    tc.seed = c.seed;
+    tc.accum = c.accum;
+    tc.opt.beta1 = c.beta1;
+    tc.opt.beta2 = c.beta2;
+    tc.opt.weight_decay = c.wd;
+    tc.clip = (float)c.grad_norm;
+    tc_lr_kind kind = strcmp(c.schedule, "cosine") == 0 ? TC_LR_WARMUP_COSINE
+                      : strcmp(c.schedule, "constant") == 0 ? TC_LR_CONSTANT : TC_LR_MINDSPORE;
+    tc.lr = (tc_lr_schedule){kind, c.lr, c.end_lr, c.warmup < steps ? c.warmup : steps / 10, c.decay > 0 ? c.decay : steps};
+    tc.sum_tasks = sum;
+    tc.ckpt_every = c.ckpt_every;
+    tc.config_json = cfg_json;
+    tc.progress = o->progress;
+    tc.handle_signals = 1;
+    eval_ctx ec = {&m, val_file, image_root, c.eval_images};
+    if (tc_file_exists(val_file)) {
+        tc.eval = eval_fn;
+        tc.eval_user = &ec;
+        tc.eval_every = c.eval_every;
+    }
+    /* weight decay: the architecture set its rule at creation (norms, biases, the position-id buffer and the
+     * temperature are exempt), which tc_opt_decay_exclude alone would break (position_ids would decay) */
+    tc_dist dist;
+    tc_dist_init(&dist, NULL, NULL);
+    if (rc == 0) rc = tc_train(&tc, &m.params, tasks, nt, &dist, o->resume ? TC_START_RESUME : TC_START_FRESH);
+    if (rc == 0 && dist.rank == 0) {
+        char mdir[1100];
+        snprintf(mdir, sizeof mdir, "%s/model", run);
+        rc = tc_model_save_dir(&m, mdir, tc_file_exists(vocab) ? vocab : NULL, tc_file_exists(ids2tok) ? ids2tok : NULL);
+        tc_loader_stats st;
+        tc_loader_get_stats(L, &st);
+        if (rc == 0)
+            printf("pretrain: model -> %s (loader: %ld batches, %ld prefetched, %.1f s building, %d bad samples skipped)\n",
+                   mdir, st.batches, st.prefetch_hits, st.build_s, st.skipped);
+    }
+    tc_dist_finalize(&dist);
+    tc_v2_tasks_free(&vt);
+    tc_loader_close(L);
+    tc_ds_captions_free(&ds);
+    tc_model_free(&m);
+    free(cfg_json);
+    return rc;
+}
