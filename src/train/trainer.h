@@ -39,7 +39,8 @@ typedef struct tc_train_ctx {
                               global batch (world × local) from it, then use rows [rank·B, (rank+1)·B). */
     const tc_dist *dist;   /* for global-batch losses (tc_dist_allgather_rows) */
     /* out: set by the task */
-    long samples;          /* samples this rank processed in this micro-batch (for samples/s) */
+    long samples;          /* samples this rank processed in this micro-batch (for samples/s). Summed over
+                              tasks in sum mode: tasks sharing one batch should report it only once */
     double flops;          /* forward FLOPs of this micro-batch on this rank (training counts 3×); 0: unknown */
 } tc_train_ctx;
 
