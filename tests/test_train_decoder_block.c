@@ -3,6 +3,7 @@
  * memory with its own key mask) against PyTorch (ref/twin_transformer.py -> tests/data/twin/decoder.bin):
  * the output and the gradients of every parameter and of both inputs, with fused and separate q/k/v. */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "nn/transformer.h"
@@ -20,7 +21,26 @@ static float max_abs(const float *x, long n) {
     return m;
 }
 
+/* OPT's decoder positions (opt-spec §1.10): sines in the first half, cosines in the second,
+ * ω_i = exp(−i·ln(10000)/(d/2 − 1)), so ω_0 = 1 and ω_{d/2−1} = 1e-4. */
+static void check_sinusoid(void) {
+    enum { TT = 150, DD = 1024, HH = DD / 2 };
+    float *pe = malloc(sizeof(float) * TT * DD);
+    tc_nn_sinusoid_table(pe, TT, DD);
+    double worst = 0;
+    for (int t = 0; t < TT; t++) {
+        worst = fmax(worst, fabs(pe[t * DD + 0] - sin((double)t)));
+        worst = fmax(worst, fabs(pe[t * DD + HH] - cos((double)t)));
+        worst = fmax(worst, fabs(pe[t * DD + HH - 1] - sin(t * 1e-4)));
+        worst = fmax(worst, fabs(pe[t * DD + DD - 1] - cos(t * 1e-4)));
+        worst = fmax(worst, fabs(pe[t * DD + 100] - sin(t * pow(10000.0, -100.0 / (HH - 1)))));
+    }
+    TC_CHECK(worst < 1e-6, "sinusoid table off by %g", worst);
+    free(pe);
+}
+
 int main(void) {
+    check_sinusoid();
     tc_golden *gd = tc_golden_load(TAICHU_TEST_DATA "/twin/decoder.bin");
     TC_CHECK(gd != NULL, "golden file loads");
     if (!gd) return tc_test_summary("train_decoder_block");
