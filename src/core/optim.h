@@ -31,8 +31,9 @@ tc_adamw tc_adamw_torch(float weight_decay);
  * Use with tc_params_set_decay(ps, tc_opt_decay_exclude) for its decay rule. */
 tc_adamw tc_adamw_mindspore(void);
 
-/* Name patterns the original exempts from weight decay: names containing "layernorm" (case-insensitively;
- * the checkpoint spells it "layernorm" and "LayerNorm") or "bias". Note "layer_norm", "img_layer_norm" and
+/* Name patterns the original exempts from weight decay: names containing "layernorm" (the original
+ * compares lower-cased names; tc_params_set_decay matches case-sensitively, so the list spells out
+ * layernorm, LayerNorm, Layernorm and LAYERNORM: the checkpoints use the first two) or "bias". Note "layer_norm", "img_layer_norm" and
  * the ViT's "norm" are decayed, as in the original. NULL-terminated, for tc_params_set_decay. */
 extern const char *const tc_opt_decay_exclude[];
 
