@@ -43,7 +43,16 @@ static const char *stored_name(const char *name) {
 
 /* Write m's parameters as a pretraining .ckpt. drop: a name left out; bad_shape: a name stored with its first
  * dimension one short. Adds adam_m/adam_v of the first parameter and global_step. rank_output is left out. */
-static int write_ckpt(const tc_model *m, const char *path, const char *drop, const char *bad_shape) {
+static int has_prefix(const char *name, const char *const *prefixes) {
+    for (int i = 0; prefixes && prefixes[i]; i++)
+        if (strncmp(name, prefixes[i], strlen(prefixes[i])) == 0) return 1;
+    return 0;
+}
+
+/* heads: NULL for the pretraining layout; else a fine-tuned layout: these name prefixes left out and the
+ * tied weights under their canonical names (no heads to share them with, spec §7.2). */
+static int write_ckpt(const tc_model *m, const char *path, const char *drop, const char *bad_shape,
+                      const char *const *heads) {
     int cap = m->params.n + 3, n = 0;
     const char **names = tc_xcalloc((size_t)cap, sizeof *names);
     const float **data = tc_xcalloc((size_t)cap, sizeof *data);
@@ -55,7 +64,8 @@ static int write_ckpt(const tc_model *m, const char *path, const char *drop, con
     for (int i = 0; i < m->params.n; i++) {
         const tc_param *p = m->params.p[i];
         if (strncmp(p->name, "rank_output.", 12) == 0 || (drop && strcmp(p->name, drop) == 0)) continue;
-        names[n] = stored_name(p->name);
+        if (has_prefix(p->name, heads)) continue;
+        names[n] = heads ? p->name : stored_name(p->name);
         data[n] = p->t.data;
         nd[n] = p->t.ndim;
         for (int d = 0; d < p->t.ndim; d++) shp[n][d] = p->t.shape[d];
@@ -127,9 +137,9 @@ int main(void) {
     v->rank.b->data[0] = 42.f; /* not in the checkpoint: convert must derive it from ITM row 2 */
     const char *victim = "uniter.encoder.encoder.blocks.0.layernorm1.gamma";
     const char *misshapen = "txt_output.LinearEmbedding.weight";
-    TC_CHECK(write_ckpt(&m, ck, NULL, NULL) == 0, "%s", tc_error_get());
-    TC_CHECK(write_ckpt(&m, ck_missing, victim, NULL) == 0, "%s", tc_error_get());
-    TC_CHECK(write_ckpt(&m, ck_shape, NULL, misshapen) == 0, "%s", tc_error_get());
+    TC_CHECK(write_ckpt(&m, ck, NULL, NULL, NULL) == 0, "%s", tc_error_get());
+    TC_CHECK(write_ckpt(&m, ck_missing, victim, NULL, NULL) == 0, "%s", tc_error_get());
+    TC_CHECK(write_ckpt(&m, ck_shape, NULL, misshapen, NULL) == 0, "%s", tc_error_get());
 
     /* complete checkpoint */
     snprintf(args, sizeof args, "convert --from %s --config %s --vocab %s --to %s --json", ck, cfg_path, vocab, dir);
@@ -196,6 +206,36 @@ int main(void) {
         TC_CHECK(a && b && memcmp(a->t.data, b->t.data, sizeof(float) * a->numel) == 0, "safetensors round trip");
         tc_model_free(&back);
     }
+
+    /* a caption fine-tuned layout (uniter.* + txt_output.* only): refused unless the other heads may be missing */
+    static const char *const heads[] = {"itm_output.", "cls.", "feat_regress.", "audio_feat_regress.",
+                                        "region_classifier.", NULL};
+    char *ck_cap = in_root("caption.ckpt"), *dir_cap = in_root("model_cap");
+    TC_CHECK(write_ckpt(&m, ck_cap, NULL, NULL, heads) == 0, "%s", tc_error_get());
+    snprintf(args, sizeof args, "convert --from %s --config %s --vocab %s --to %s", ck_cap, cfg_path, vocab, dir_cap);
+    rc = run(args, &out);
+    TC_CHECK(rc == 1 && strstr(out, "itm_output.weight") && strstr(out, "cls.predictions.transform.dense.weight"),
+             "caption layout without --allow-missing: %d %s", rc, out);
+    TC_CHECK(!exists(dir_cap), "output written despite the error");
+    free(out);
+    snprintf(args, sizeof args,
+             "convert --from %s --config %s --vocab %s --to %s --json --allow-missing itm_output rank_output cls. "
+             "feat_regress audio_feat_regress region_classifier",
+             ck_cap, cfg_path, vocab, dir_cap);
+    rc = run(args, &out);
+    TC_CHECK(rc == 0, "caption layout with --allow-missing: %d %s", rc, out);
+    TC_CHECK(strstr(out, "\"rank_from_itm\":\tfalse") && strstr(out, "\"itm_output.weight\""),
+             "initialised heads not reported: %s", out);
+    free(out);
+    TC_CHECK(tc_model_load_dir(&back, dir_cap) == 0, "%s", tc_error_get());
+    if (back.impl) {
+        tc_param *a = tc_params_find(&back.params, "uniter.embeddings.word_embeddings.embedding_table");
+        tc_param *b = tc_params_find(&m.params, "uniter.embeddings.word_embeddings.embedding_table");
+        TC_CHECK(a && b && memcmp(a->t.data, b->t.data, sizeof(float) * a->numel) == 0, "canonical word table");
+        tc_model_free(&back);
+    }
+    free(ck_cap);
+    free(dir_cap);
 
     /* usage errors */
     snprintf(args, sizeof args, "convert --from %s --vocab %s --to %s", ck, vocab, dir_bad);

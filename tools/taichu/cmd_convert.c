@@ -13,6 +13,8 @@
  * set to ITM row 2, the zero-shot rule of spec §5.1) and opt-v2's VQA decoder txt_output.* (spec A.4: only
  * VQA fine-tuned checkpoints have it; without any txt_output.* tensor the model is converted without it,
  * dec_num_layers 0 in the written config.json).
+ * Fine-tuned checkpoints lack the other tasks' heads: --allow-missing PREFIX... lets those keep their random
+ * initialisation (listed as "initialised").
  * Output: config.json, model.safetensors, vocab.txt, ids_to_tokens_zh.json (when given). A new DIR is built
  * under a temporary name and renamed into place; into an existing DIR each file is replaced atomically. */
 #include "args.h"
@@ -116,10 +118,14 @@ static int write_dir(const tc_model *m, const char *to, const char *vocab, const
     return rc;
 }
 
+static int convert(const char *from, const char *config, const char *preset, const char *vocab, const char *ids_json,
+                   const char *to, const tc_strlist *allow, int max_list, bool json, int threads);
+
 static int run_convert(int argc, char **argv) {
     const char *from = NULL, *config = NULL, *preset = NULL, *vocab = NULL, *ids_json = NULL, *to = NULL;
     int threads = 0, max_list = 20;
     bool json = false;
+    tc_strlist allow = {0};
     tc_arg_spec specs[] = {
         {"from", TC_ARG_STR, &from, "FILE", "checkpoint: MindSpore .ckpt or .safetensors", NULL},
         {"config", TC_ARG_STR, &config, "CFG.json", "model configuration (docs/config.md)", NULL},
@@ -128,20 +134,37 @@ static int run_convert(int argc, char **argv) {
         {"vocab", TC_ARG_STR, &vocab, "FILE", "vocab.txt (bert-base-chinese format)", NULL},
         {"ids-to-tokens", TC_ARG_STR, &ids_json, "FILE", "ids_to_tokens_zh.json (decoder side, optional)", NULL},
         {"to", TC_ARG_STR, &to, "DIR", "output model directory", NULL},
+        {"allow-missing", TC_ARG_LIST, &allow, "PREFIX",
+         "tensors under these name prefixes may be missing: they keep their random initialisation (fine-tuned "
+         "checkpoints lack the heads of other tasks; docs/inference.md)", NULL},
         {"list", TC_ARG_INT, &max_list, "N", "list at most N names of each kind (0 = all; default 20)", NULL},
         {"json", TC_ARG_FLAG, &json, NULL, "JSON report on stdout", NULL},
         {"threads", TC_ARG_INT, &threads, "N", "worker threads (unused by conversion itself)", "TAICHU_THREADS"},
     };
     tc_args a;
     int rc = tc_args_parse(&a, "convert", NULL, specs, (int)(sizeof specs / sizeof specs[0]), argc, argv);
-    if (rc) return rc < 0 ? 2 : 0;
+    if (rc) { free(allow.v); return rc < 0 ? 2 : 0; }
     if (!from || !vocab || !to || (config != NULL) == (preset != NULL) || a.npos > 0) {
         fprintf(stderr, "taichu convert: needs --from FILE, exactly one of --config CFG.json / --preset NAME, "
                         "--vocab FILE and --to DIR\n");
         tc_args_free(&a);
+        free(allow.v);
         return 2;
     }
     tc_args_free(&a);
+    int status = convert(from, config, preset, vocab, ids_json, to, &allow, max_list, json, threads);
+    free(allow.v);
+    return status;
+}
+
+static int allowed(const tc_strlist *allow, const char *name) {
+    for (int i = 0; i < allow->n; i++)
+        if (strncmp(name, allow->v[i], strlen(allow->v[i])) == 0) return 1;
+    return 0;
+}
+
+static int convert(const char *from, const char *config, const char *preset, const char *vocab, const char *ids_json,
+                   const char *to, const tc_strlist *allow, int max_list, bool json, int threads) {
     tc_set_num_threads(threads);
 
     tc_model_config cfg;
@@ -176,7 +199,7 @@ static int run_convert(int argc, char **argv) {
     if (tc_weights_load(&m.params, &f, &rep) != 0) { status = tc_cli_fail(); goto done_model; }
 
     int rank_derived = 0;
-    name_list missing = {0}, mismatched = {0}, unexpected = {0};
+    name_list missing = {0}, mismatched = {0}, unexpected = {0}, initialised = {0};
     int n_opt = 0, n_alias = 0;
     if (cfg.arch == TC_ARCH_V1) {
         int rw = 0, rb = 0;
@@ -184,10 +207,14 @@ static int run_convert(int argc, char **argv) {
             rw |= strcmp(rep.missing[i], "rank_output.weight") == 0;
             rb |= strcmp(rep.missing[i], "rank_output.bias") == 0;
         }
-        rank_derived = rw && rb;
+        int itm_present = 1; /* the zero-shot rule needs the real ITM head */
+        for (int i = 0; i < rep.n_missing; i++) itm_present &= strncmp(rep.missing[i], "itm_output.", 11) != 0;
+        rank_derived = rw && rb && itm_present;
     }
-    for (int i = 0; i < rep.n_missing; i++)
-        if (!(rank_derived && strncmp(rep.missing[i], "rank_output.", 12) == 0)) add(&missing, rep.missing[i]);
+    for (int i = 0; i < rep.n_missing; i++) {
+        if (rank_derived && strncmp(rep.missing[i], "rank_output.", 12) == 0) continue;
+        add(allowed(allow, rep.missing[i]) ? &initialised : &missing, rep.missing[i]);
+    }
     for (int i = 0; i < rep.n_mismatched; i++) add(&mismatched, rep.mismatched[i]);
     for (int i = 0; i < rep.n_unexpected; i++) {
         const char *nm = rep.unexpected[i];
@@ -203,6 +230,7 @@ static int run_convert(int argc, char **argv) {
         print_list("missing", &missing, max_list);
         print_list("wrong shape", &mismatched, max_list);
         print_list("unexpected (ignored)", &unexpected, max_list);
+        print_list("missing but allowed (left at random initialisation)", &initialised, max_list);
     }
     if (missing.n || mismatched.n) {
         tc_error_set("%s: %d expected tensor(s) missing and %d of the wrong shape for %s (listed above); nothing "
@@ -225,6 +253,7 @@ static int run_convert(int argc, char **argv) {
         cJSON_AddItemToObject(doc, "missing", json_list(&missing));
         cJSON_AddItemToObject(doc, "mismatched", json_list(&mismatched));
         cJSON_AddItemToObject(doc, "unexpected", json_list(&unexpected));
+        cJSON_AddItemToObject(doc, "initialised", json_list(&initialised));
         cJSON_AddNumberToObject(doc, "optimizer_state_ignored", n_opt);
         cJSON_AddNumberToObject(doc, "aliases", n_alias);
         cJSON_AddNumberToObject(doc, "skipped_records", f.skipped);
@@ -241,6 +270,7 @@ done_lists:
     list_free(&missing);
     list_free(&mismatched);
     list_free(&unexpected);
+    list_free(&initialised);
     tc_load_report_free(&rep);
 done_model:
     tc_tensor_file_close(&f);
