@@ -10,7 +10,9 @@
  *   RESULT taichu img_per_s=... txt_per_s=... img_cpu_ms=... txt_cpu_ms=... threads=N
  * (CPU-ms per item: process CPU time, all threads, median rep — steadier than wall time on a shared machine)
  * Usage: bench_embed_v2 [--threads N] [--reps N] [--warmup N] [--img-batch B] [--txt-batch B] [--tokens T]
- *                       [--only img|txt]   (the other part then reports 0 per second) */
+ *                       [--only img|txt]   (the other part then reports 0 per second) [--op-parallel]
+ * By default the batch helpers tc_opt_v2_embed_{images,texts} run (with N threads: N single-threaded slices
+ * at once); --op-parallel runs one graph whose ops use the N threads instead. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,7 +55,7 @@ static void make_inputs(float *px, int Bi, int S, int32_t *ids, float *valid, in
 }
 
 int main(int argc, char **argv) {
-    int threads = 0, reps = 5, warmup = 1, Bi = 8, Bt = 32, T = 50, do_img = 1, do_txt = 1;
+    int threads = 0, reps = 5, warmup = 1, Bi = 8, Bt = 32, T = 50, do_img = 1, do_txt = 1, op_par = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--threads") && v) threads = atoi(v), i++;
@@ -62,11 +64,12 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--img-batch") && v) Bi = atoi(v), i++;
         else if (!strcmp(a, "--txt-batch") && v) Bt = atoi(v), i++;
         else if (!strcmp(a, "--tokens") && v) T = atoi(v), i++;
+        else if (!strcmp(a, "--op-parallel")) op_par = 1;
         else if (!strcmp(a, "--only") && v && (!strcmp(v, "img") || !strcmp(v, "txt")))
             do_img = v[0] == 'i', do_txt = v[0] == 't', i++;
         else {
             fprintf(stderr, "usage: %s [--threads N] [--reps N] [--warmup N] [--img-batch B] [--txt-batch B] "
-                            "[--tokens T] [--only img|txt]\n", argv[0]);
+                            "[--tokens T] [--only img|txt] [--op-parallel]\n", argv[0]);
             return 2;
         }
     }
@@ -91,17 +94,24 @@ int main(int argc, char **argv) {
     double *ti = calloc((size_t)reps, sizeof *ti), *tt = calloc((size_t)reps, sizeof *tt);
     double *ci = calloc((size_t)reps, sizeof *ci), *ct = calloc((size_t)reps, sizeof *ct);
     double check_i = 0, check_t = 0;
+    float *emb_i = malloc((size_t)Bi * cfg.itc_dim * sizeof *emb_i), *emb_t = malloc((size_t)Bt * cfg.itc_dim * sizeof *emb_t);
+    tc_tensor *eo = NULL;
     for (int r = -warmup; r < reps; r++) {
         tc_graph_reset(g);
         tc_graph_set_mode(g, 0, 0, 0, 0);
         double c0 = cpu_now(), t0 = now();
-        if (do_img) check_i = tc_opt_v2_image_embed(g, &m, px, Bi, S)->data[0]; /* [Bi, 512] */
+        if (do_img && (op_par ? (eo = tc_opt_v2_image_embed(g, &m, px, Bi, S)) == NULL
+                              : tc_opt_v2_embed_images(&m, px, Bi, S, emb_i) != 0))
+            return fprintf(stderr, "bench_embed_v2: %s\n", tc_error_get()), 1;
         double t1 = now(), c1 = cpu_now();
+        if (do_img) check_i = op_par ? eo->data[0] : emb_i[0];
         tc_graph_reset(g);
         double c2 = cpu_now(), t2 = now();
-        if (do_txt) /* [Bt, 512] */
-            check_t = tc_opt_v2_itc_text(g, &m, tc_opt_v2_text(g, &m, ids, valid, Bt, T, 0))->data[0];
+        if (do_txt && (op_par ? (eo = tc_opt_v2_itc_text(g, &m, tc_opt_v2_text(g, &m, ids, valid, Bt, T, 0))) == NULL
+                              : tc_opt_v2_embed_texts(&m, ids, valid, Bt, T, emb_t) != 0))
+            return fprintf(stderr, "bench_embed_v2: %s\n", tc_error_get()), 1;
         double t3 = now(), c3 = cpu_now();
+        if (do_txt) check_t = op_par ? eo->data[0] : emb_t[0];
         if (r >= 0) ti[r] = t1 - t0, tt[r] = t3 - t2, ci[r] = c1 - c0, ct[r] = c3 - c2;
     }
     qsort(ti, (size_t)reps, sizeof *ti, cmp_d);
@@ -111,8 +121,8 @@ int main(int argc, char **argv) {
     double cpi = do_img ? ci[reps / 2] / Bi * 1e3 : 0, cpt = do_txt ? ct[reps / 2] / Bt * 1e3 : 0; /* CPU ms per item */
     double mi = ti[reps / 2], mt = tt[reps / 2];
     double ri = do_img ? Bi / mi : 0, rt = do_txt ? Bt / mt : 0;
-    printf("bench_embed_v2: opt-v2-base, images %d×3×%d×%d, texts %d×%d, threads %d, arena %.1f MB\n", Bi, S, S, Bt,
-           T, threads, tc_graph_arena_bytes(g) / 1e6);
+    printf("bench_embed_v2: opt-v2-base, images %d×3×%d×%d, texts %d×%d, threads %d (%s)\n", Bi, S, S, Bt, T,
+           threads, op_par ? "one graph, threaded ops" : "batch helpers: slices in parallel");
     printf("  image: median %.1f ms (best %.1f) = %.2f images/s, %.0f CPU-ms/image   [e0 %.6f]\n", mi * 1e3, ti[0] * 1e3, ri, cpi,
            check_i);
     printf("  text:  median %.1f ms (best %.1f) = %.2f texts/s, %.1f CPU-ms/text    [e0 %.6f]\n", mt * 1e3, tt[0] * 1e3, rt, cpt,
@@ -121,6 +131,6 @@ int main(int argc, char **argv) {
            cpt, threads);
     tc_graph_free(g);
     tc_model_free(&m);
-    free(px), free(valid), free(ids), free(ti), free(tt), free(ci), free(ct);
+    free(px), free(valid), free(ids), free(ti), free(tt), free(ci), free(ct), free(emb_i), free(emb_t);
     return 0;
 }

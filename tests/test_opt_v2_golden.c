@@ -8,6 +8,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "core/threads.h"
+
 /* Copy rows of x [B, T, D] (or [N, D], or [N]) whose validity is 1 (valid NULL: all) into out; returns count. */
 static long gather_valid(const tc_tensor *x, const float *valid, float *out) {
     if (x->ndim == 1) {
@@ -130,6 +132,27 @@ int main(void) {
     /* ---- the embed path: last ViT layer for the class token only */
     tc_graph_reset(g);
     cmp(&f, "itc.img", tc_opt_v2_image_embed(g, m, f.pixels, f.B, f.S), 0, 1e-4, 1e-5);
+
+    /* ---- batch helpers: one graph, and (2 threads) one single-threaded slice per worker: same numbers */
+    for (int threads = 1; threads <= 2; threads++) {
+        int keep_threads = tc_get_threads();
+        tc_set_threads(threads);
+        int E = c->itc_dim;
+        float *emb = calloc((size_t)f.B * E, sizeof *emb);
+        TC_CHECK(tc_opt_v2_embed_images(m, f.pixels, f.B, f.S, emb) == 0, "%s", tc_error_get());
+        TC_CHECK_ARRAY_CLOSE("embed_images", emb, tc_golden_f32(f.gold, "itc.img", NULL), (long)f.B * E, 1e-4, 1e-5);
+        TC_CHECK(tc_opt_v2_embed_texts(m, f.ids, f.valid, f.B, f.T, emb) == 0, "%s", tc_error_get());
+        TC_CHECK_ARRAY_CLOSE("embed_texts", emb, tc_golden_f32(f.gold, "itc.txt", NULL), (long)f.B * E, 1e-4, 1e-5);
+        int32_t *bad = malloc((size_t)f.B * f.T * sizeof *bad);
+        memcpy(bad, f.ids, (size_t)f.B * f.T * sizeof *bad);
+        bad[(f.B - 1) * f.T + 1] = c->vocab_size; /* last sample: from a worker when threads = 2 */
+        TC_CHECK(tc_opt_v2_embed_texts(m, bad, f.valid, f.B, f.T, emb) != 0 && strstr(tc_error_get(), "token id"),
+                 "bad id through the helper: %s", tc_error_get());
+        TC_CHECK(tc_get_threads() == threads, "thread count not restored: %d", tc_get_threads());
+        free(bad);
+        free(emb);
+        tc_set_threads(keep_threads);
+    }
 
     /* ---- whole model with gradients: heads, losses, parameter gradients */
     tc_graph_reset(g);

@@ -2,7 +2,10 @@
 #include "model/opt_v2.h"
 
 #include "core/error.h"
+#include "core/threads.h"
 #include "data/image.h"
+
+#include <omp.h>
 
 #include <math.h>
 #include <stdio.h>
@@ -144,6 +147,8 @@ int tc_opt_v2_build(tc_model *m, uint64_t seed) {
 void tc_opt_v2_free(tc_model *m) {
     tc_opt_v2 *v = tc_opt_v2_of(m);
     if (!v) return;
+    for (int i = 0; i < v->npool; i++) tc_graph_free(v->pool[i]);
+    free(v->pool);
     free(v->vit);
     if (v->has_vqa) tc_decoder_free(&v->vqa);
     tc_nn_stack_free(&v->text_enc);
@@ -429,4 +434,69 @@ int tc_opt_v2_vqa_answer(tc_graph *g, tc_model *m, const float *pixels, int S, c
     tc_tensor *mem = tc_decoder_memory(g, &v->vqa, tc_opt_v2_fusion(g, m, txt, valid, img, 0), valid);
     /* the search projects mem into its cache before it resets g */
     return tc_beam_search(g, &v->vqa, mem, valid, cfg, out_ids, out_score, out_len);
+}
+
+/* ---------------------------------------------------------------- batch embedding helpers */
+
+typedef struct embed_job {
+    const float *pixels;     /* images: [B, 3, S, S] */
+    const int32_t *ids;      /* texts: [B, T] */
+    const float *valid;      /* texts: [B, T] or NULL */
+    int S, T;
+} embed_job;
+
+/* Embed items [b0, b0 + n) into out rows b0.. with graph g (inference mode). */
+static int embed_slice(tc_graph *g, tc_model *m, const embed_job *j, int b0, int n, float *out) {
+    tc_graph_reset(g);
+    tc_graph_set_mode(g, 0, 0, 0, 0);
+    tc_tensor *e;
+    if (j->pixels) {
+        e = tc_opt_v2_image_embed(g, m, j->pixels + (size_t)b0 * 3 * j->S * j->S, n, j->S);
+    } else {
+        tc_tensor *t = tc_opt_v2_text(g, m, j->ids + (size_t)b0 * j->T, j->valid ? j->valid + (size_t)b0 * j->T : NULL,
+                                      n, j->T, 0);
+        e = t ? tc_opt_v2_itc_text(g, m, t) : NULL;
+    }
+    if (!e) return -1;
+    int E = m->cfg.itc_dim;
+    memcpy(out + (size_t)b0 * E, tc_contiguous(g, e)->data, (size_t)n * E * sizeof *out);
+    return 0;
+}
+
+static int embed_batch(tc_model *m, const embed_job *j, int B, float *out) {
+    tc_opt_v2 *v = tc_opt_v2_of(m);
+    int nt = tc_get_threads(), workers = nt > 1 && B >= nt ? nt : 1;
+    if (v->npool < workers) {
+        v->pool = realloc(v->pool, (size_t)workers * sizeof *v->pool);
+        if (!v->pool) return tc_error_set("opt-v2 embed: out of memory");
+        while (v->npool < workers) v->pool[v->npool++] = tc_graph_new();
+    }
+    if (workers == 1) return embed_slice(v->pool[0], m, j, 0, B, out);
+    /* Every op inside runs single-threaded: nested OpenMP is off and tc_sgemm sees omp_in_parallel(). The
+     * engine's count goes to 1 so that nothing re-threads OpenBLAS from inside the workers. */
+    tc_set_threads(1);
+    int rc = 0;
+    char msg[512] = ""; /* error messages are thread-local: carry the first one back */
+#pragma omp parallel num_threads(workers) reduction(| : rc)
+    {
+        int w = omp_get_thread_num(), nw = omp_get_num_threads();
+        int b0 = (int)((long)B * w / nw), b1 = (int)((long)B * (w + 1) / nw);
+        if (b1 > b0 && embed_slice(v->pool[w], m, j, b0, b1 - b0, out) != 0) {
+            rc = 1;
+#pragma omp critical(tc_opt_v2_embed_error)
+            if (!msg[0]) snprintf(msg, sizeof msg, "%s", tc_error_get());
+        }
+    }
+    tc_set_threads(nt);
+    return rc ? tc_error_set("%s", msg) : 0;
+}
+
+int tc_opt_v2_embed_images(tc_model *m, const float *pixels, int B, int S, float *out) {
+    embed_job j = {pixels, NULL, NULL, S, 0};
+    return embed_batch(m, &j, B, out);
+}
+
+int tc_opt_v2_embed_texts(tc_model *m, const int32_t *ids, const float *valid, int B, int T, float *out) {
+    embed_job j = {NULL, ids, valid, 0, T};
+    return embed_batch(m, &j, B, out);
 }

@@ -44,6 +44,9 @@ typedef struct tc_opt_v2 {
     tc_decoder vqa;
     int has_vqa;
     int n_patches;
+    /* graphs of tc_opt_v2_embed_{images,texts}, one per worker, kept so their arenas are reused */
+    tc_graph **pool;
+    int npool;
 } tc_opt_v2;
 
 /* Hooks for tc_model_create / tc_model_free (model.h). */
@@ -79,6 +82,13 @@ tc_tensor *tc_opt_v2_itc_text(tc_graph *g, tc_model *m, tc_tensor *text_states);
 /* Pixels straight to the ITC image embedding [B, E] (= itc_image(vit(...)) up to rounding), running the
  * last ViT layer for the class token only — for `embed`, where the other tokens are not needed. */
 tc_tensor *tc_opt_v2_image_embed(tc_graph *g, tc_model *m, const float *pixels, int B, int S);
+/* Batch inference helpers for `embed` (and retrieval): L2-normalised ITC embeddings into out [B, E].
+ * With tc_get_threads() = n > 1 and B >= n, the batch is cut into n slices that run concurrently, one
+ * single-threaded graph each (data parallelism: no barrier per op, which matters on a loaded machine);
+ * otherwise one graph with the engine's own threading. Same numbers either way. Call from the main thread
+ * outside any parallel region (they switch the engine's thread count to 1 and back). 0 or -1 with a message. */
+int tc_opt_v2_embed_images(tc_model *m, const float *pixels, int B, int S, float *out);
+int tc_opt_v2_embed_texts(tc_model *m, const int32_t *ids, const float *valid, int B, int T, float *out);
 /* exp(t) clamped at TC_OPT_V2_MAX_LOGIT_SCALE -> [1] (for tc_info_nce and similarity scores). */
 tc_tensor *tc_opt_v2_itc_scale(tc_graph *g, tc_model *m);
 /* itm_head_two on the fusion CLS: Dense D→2D, LayerNorm, GELU (tanh), Dense 2D→2 -> [B, 2]. */
