@@ -1,0 +1,347 @@
+/* v2 retrieval protocol with cached features (protocol_model.h; spec Appendix A.5).
+ *
+ * The fusion is the library TransformerDecoder of opt_v2.c (pre-LN: x += SA(LN1 x); x += XA(LNc x, img);
+ * x += FFN(LN2 x)), computed here on packed valid rows like opt_v2.c's packed_block, but split so that
+ *   - layer 0's self-attention (text only) is computed once per text,
+ *   - the image's cross-attention keys/values are projected once per image per batch and shared,
+ *   - the last layer runs its queries, cross-attention and FFN for the [CLS] row only (the ITM head reads
+ *     row 0; the other rows only feed that layer's self-attention keys/values).
+ * test_eval_protocol checks the scores against tc_opt_v2_fusion + tc_opt_v2_itm_logits. */
+#include "eval/protocol_model.h"
+
+#include "core/error.h"
+#include "core/progress.h"
+#include "model/infer.h"
+#include "model/opt_v2.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct tc_eval_v2_cache {
+    const tc_infer *inf;
+    tc_model *m;
+    tc_graph *g;
+    int n_img, n_txt, R, D, E;
+    float *vit;      /* [n_img][R][D] ViT states (post_layernorm) */
+    float *img_emb;  /* [n_img][E] ITC image embeddings */
+    float *txt_emb;  /* [n_txt][E] ITC text embeddings */
+    float **txt_x;   /* [n_txt] -> [len][D]: text states after fusion layer 0's self-attention sub-block */
+    int *txt_len;    /* [n_txt] tokens incl. [CLS]/[SEP] */
+};
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + 1e-9 * ts.tv_nsec;
+}
+
+static void reset(tc_graph *g) {
+    tc_graph_reset(g);
+    tc_graph_set_mode(g, 0, 0, 0, 0);
+}
+
+/* Contiguous copy of t's elements (views are possible after slices). */
+static void copy_out(tc_graph *g, tc_tensor *t, float *dst, long n) {
+    tc_tensor *c = tc_contiguous(g, t);
+    memcpy(dst, c->data, sizeof(float) * (size_t)n);
+}
+
+tc_eval_v2_cache *tc_eval_v2_cache_new(const tc_infer *inf, int n_img, int n_txt) {
+    if (inf->m.cfg.arch != TC_ARCH_V2) return tc_error_set("retrieval v2 protocol: the model is not opt-v2"), NULL;
+    tc_eval_v2_cache *c = tc_xcalloc(1, sizeof *c);
+    c->inf = inf;
+    c->m = (tc_model *)&inf->m; /* forwards only read the weights */
+    c->g = tc_graph_new();
+    reset(c->g);
+    c->n_img = n_img;
+    c->n_txt = n_txt;
+    c->R = tc_opt_v2_of(c->m)->n_patches + 1;
+    c->D = c->m->cfg.hidden_size;
+    c->E = c->m->cfg.itc_dim;
+    c->vit = tc_xmalloc(sizeof(float) * (size_t)n_img * c->R * c->D);
+    c->img_emb = tc_xmalloc(sizeof(float) * (size_t)n_img * c->E);
+    c->txt_emb = tc_xmalloc(sizeof(float) * (size_t)n_txt * c->E + 1);
+    c->txt_x = tc_xcalloc((size_t)n_txt + 1, sizeof *c->txt_x);
+    c->txt_len = tc_xcalloc((size_t)n_txt + 1, sizeof *c->txt_len);
+    return c;
+}
+
+void tc_eval_v2_cache_free(tc_eval_v2_cache *c) {
+    if (!c) return;
+    for (int i = 0; i < c->n_txt; i++) free(c->txt_x[i]);
+    free(c->txt_x);
+    free(c->txt_len);
+    free(c->vit);
+    free(c->img_emb);
+    free(c->txt_emb);
+    tc_graph_free(c->g);
+    free(c);
+}
+
+int tc_eval_v2_cache_images(tc_eval_v2_cache *c, const float *pixels, int first, int n) {
+    tc_model *m = c->m;
+    reset(c->g);
+    tc_tensor *vit = tc_opt_v2_vit(c->g, m, pixels, n, m->cfg.train_image_size); /* [n, R, D] */
+    if (!vit) return -1;
+    copy_out(c->g, vit, c->vit + (long)first * c->R * c->D, (long)n * c->R * c->D);
+    copy_out(c->g, tc_opt_v2_itc_image(c->g, m, vit), c->img_emb + (long)first * c->E, (long)n * c->E);
+    reset(c->g);
+    return 0;
+}
+
+/* [CLS] ids[:max_text_len] [SEP] for each text, padded: ids [n][T], valid [n][T]; returns T. */
+static int text_input(const tc_infer *inf, const tc_ds_ids *texts, int n, int32_t **ids_out, float **valid_out) {
+    int maxp = inf->m.cfg.max_text_len, T = 2;
+    for (int i = 0; i < n; i++) {
+        int l = (texts[i].n < maxp ? texts[i].n : maxp) + 2;
+        if (l > T) T = l;
+    }
+    int32_t *ids = tc_xcalloc((size_t)n * T, sizeof *ids);
+    float *valid = tc_xcalloc((size_t)n * T, sizeof *valid);
+    for (int i = 0; i < n; i++) {
+        int l = texts[i].n < maxp ? texts[i].n : maxp;
+        int32_t *o = ids + (long)i * T;
+        o[0] = inf->tok.cls_id;
+        memcpy(o + 1, texts[i].v, sizeof(int32_t) * (size_t)l);
+        o[l + 1] = inf->tok.sep_id;
+        for (int t = 0; t < l + 2; t++) valid[(long)i * T + t] = 1.f;
+    }
+    *ids_out = ids;
+    *valid_out = valid;
+    return T;
+}
+
+int tc_eval_v2_cache_texts(tc_eval_v2_cache *c, const tc_ds_ids *texts, int first, int n) {
+    tc_model *m = c->m;
+    tc_opt_v2 *v = tc_opt_v2_of(m);
+    int32_t *ids;
+    float *valid;
+    int T = text_input(c->inf, texts, n, &ids, &valid), D = c->D;
+    reset(c->g);
+    tc_tensor *st = tc_opt_v2_text(c->g, m, ids, valid, n, T, 0); /* [n, T, D] */
+    int rc = -1;
+    if (st) {
+        copy_out(c->g, tc_opt_v2_itc_text(c->g, m, st), c->txt_emb + (long)first * c->E, (long)n * c->E);
+        tc_tensor *x = st;
+        if (v->fusion.n > 0) { /* layer 0's self-attention sub-block: text only */
+            tc_nn_block *b = &v->fusion.blocks[0];
+            x = tc_add(c->g, x, tc_nn_mha_fwd(c->g, &b->attn, tc_nn_layernorm_fwd(c->g, &b->ln1, x), NULL, valid, 0));
+        }
+        x = tc_contiguous(c->g, x);
+        for (int i = 0; i < n; i++) {
+            int len = 0;
+            while (len < T && valid[(long)i * T + len] != 0) len++;
+            int k = first + i;
+            free(c->txt_x[k]);
+            c->txt_x[k] = tc_xmalloc(sizeof(float) * (size_t)len * D);
+            memcpy(c->txt_x[k], x->data + (long)i * T * D, sizeof(float) * (size_t)len * D);
+            c->txt_len[k] = len;
+        }
+        rc = 0;
+    }
+    reset(c->g);
+    free(ids);
+    free(valid);
+    return rc;
+}
+
+void tc_eval_v2_similarity(const tc_eval_v2_cache *c, float *sim) {
+    int E = c->E;
+    for (int i = 0; i < c->n_img; i++)
+        for (int t = 0; t < c->n_txt; t++) {
+            const float *a = c->img_emb + (long)i * E, *b = c->txt_emb + (long)t * E;
+            float s = 0;
+            for (int e = 0; e < E; e++) s += a[e] * b[e];
+            sim[(long)i * c->n_txt + t] = s;
+        }
+}
+
+/* packed [n, ch] -> [P, T, ch] with zero rows at padding */
+static tc_tensor *unpack(tc_graph *g, tc_tensor *x, const int32_t *rows, int n, int P, int T) {
+    int ch = x->shape[x->ndim - 1], shape[3] = {P, T, ch};
+    return tc_reshape(g, tc_scatter_rows(g, x, rows, n, P * T), 3, shape);
+}
+
+/* [P, D] -> [P, 1, D] */
+static tc_tensor *as_rows(tc_graph *g, tc_tensor *x) {
+    int shape[3] = {x->shape[0], 1, x->shape[1]};
+    return tc_reshape(g, tc_contiguous(g, x), 3, shape);
+}
+
+/* Cross-attention of packed query rows q [nq, D] to the batch's images: group u's rows [r0[u], r0[u+1]) all
+ * attend to image u's keys/values ku/vu [nu, R, D] (no memory mask), so each group is one attention call
+ * over a [1, rows, D] query and the image's [1, R, D] keys: nothing is copied per pair. -> [nq, D] */
+static tc_tensor *cross_groups(tc_graph *g, tc_tensor *q, tc_tensor *ku, tc_tensor *vu, const int *r0, int nu,
+                               int heads) {
+    int D = q->shape[1], R = ku->shape[1];
+    tc_tensor **parts = tc_graph_alloc(g, sizeof(tc_tensor *) * (size_t)nu);
+    for (int u = 0; u < nu; u++) {
+        int nr = r0[u + 1] - r0[u], qs[3] = {1, nr, D}, ks[3] = {1, R, D}, os[2] = {nr, D};
+        tc_tensor *qq = tc_reshape(g, tc_slice(g, q, 0, r0[u], nr), 3, qs);
+        tc_tensor *kk = tc_reshape(g, tc_slice(g, ku, 0, u, 1), 3, ks), *vv = tc_reshape(g, tc_slice(g, vu, 0, u, 1), 3, ks);
+        parts[u] = tc_reshape(g, tc_attention(g, qq, kk, vv, heads, NULL, 0, 0.f), 2, os);
+    }
+    return nu == 1 ? parts[0] : tc_concat(g, parts, nu, 0);
+}
+
+/* One batch of pairs (sorted by image) -> ITM class-1 logits out [P]. */
+static int itm_batch(tc_eval_v2_cache *c, const tc_eval_pair *pairs, int P, float *out) {
+    tc_graph *g = c->g;
+    tc_model *m = c->m;
+    tc_opt_v2 *v = tc_opt_v2_of(m);
+    int D = c->D, R = c->R, L = v->fusion.n, T = 1, n = 0;
+    reset(g);
+    for (int p = 0; p < P; p++) {
+        int l = c->txt_len[pairs[p].txt];
+        if (l > T) T = l;
+        n += l;
+    }
+    /* packed text rows x [n, D], their flat positions rows [n] in [P, T], validity [P, T], CLS rows [P] */
+    int xs[2] = {n, D};
+    tc_tensor *x = tc_new(g, 2, xs);
+    int32_t *rows = tc_graph_alloc(g, sizeof(int32_t) * (size_t)n), *cls = tc_graph_alloc(g, sizeof(int32_t) * (size_t)P);
+    float *valid = tc_graph_alloc(g, sizeof(float) * (size_t)P * T);
+    memset(valid, 0, sizeof(float) * (size_t)P * T);
+    /* the distinct images of the batch (consecutive: pairs are sorted by image); per image group u its first
+     * packed row rg[u] and first pair pg[u] (rg[nu] = n, pg[nu] = P) */
+    int *uimg = tc_graph_alloc(g, sizeof(int) * (size_t)P), *rg = tc_graph_alloc(g, sizeof(int) * (size_t)(P + 1)),
+        *pg = tc_graph_alloc(g, sizeof(int) * (size_t)(P + 1)), nu = 0;
+    int r = 0;
+    for (int p = 0; p < P; p++) {
+        int t = pairs[p].txt, l = c->txt_len[t];
+        if (nu == 0 || uimg[nu - 1] != pairs[p].img) {
+            uimg[nu] = pairs[p].img;
+            rg[nu] = r;
+            pg[nu++] = p;
+        }
+        memcpy(x->data + (long)r * D, c->txt_x[t], sizeof(float) * (size_t)l * D);
+        cls[p] = r;
+        for (int j = 0; j < l; j++) {
+            rows[r + j] = p * T + j;
+            valid[(long)p * T + j] = 1.f;
+        }
+        r += l;
+    }
+    rg[nu] = n;
+    pg[nu] = P;
+    int us[3] = {nu, R, D};
+    tc_tensor *img = tc_new(g, 3, us); /* [nu, R, D] */
+    for (int u = 0; u < nu; u++) memcpy(img->data + (long)u * R * D, c->vit + (long)uimg[u] * R * D, sizeof(float) * (size_t)R * D);
+    tc_tensor *h0 = NULL; /* [P, D]: the CLS rows once the last layer narrows to them */
+    int s2[2] = {P, D};
+    for (int li = 0; li < L; li++) {
+        tc_nn_block *b = &v->fusion.blocks[li];
+        tc_nn_mha *a = &b->attn, *xa = &b->xattn;
+        /* cross-attention keys/values of the batch's images [nu, R, D], shared by their pairs */
+        tc_tensor *ku = tc_contiguous(g, tc_nn_linear_fwd(g, &xa->k, img));
+        tc_tensor *vu = tc_contiguous(g, tc_nn_linear_fwd(g, &xa->v, img));
+        if (li < L - 1) {
+            if (li > 0) {
+                tc_tensor *y = tc_nn_layernorm_fwd(g, &b->ln1, x);
+                tc_tensor *q = unpack(g, tc_nn_linear_fwd(g, &a->q, y), rows, n, P, T);
+                tc_tensor *k = unpack(g, tc_nn_linear_fwd(g, &a->k, y), rows, n, P, T);
+                tc_tensor *vv = unpack(g, tc_nn_linear_fwd(g, &a->v, y), rows, n, P, T);
+                tc_tensor *att = tc_gather_rows(g, tc_attention(g, q, k, vv, a->heads, valid, 0, 0.f), rows, n);
+                x = tc_add(g, x, tc_nn_linear_fwd(g, &a->proj, att));
+            }
+            tc_tensor *q = tc_contiguous(g, tc_nn_linear_fwd(g, &xa->q, tc_nn_layernorm_fwd(g, &b->lnc, x)));
+            x = tc_add(g, x, tc_nn_linear_fwd(g, &xa->proj, cross_groups(g, q, ku, vu, rg, nu, xa->heads)));
+            x = tc_add(g, x, tc_nn_ffn_fwd(g, &b->ffn, tc_nn_layernorm_fwd(g, &b->ln2, x)));
+        } else {
+            h0 = tc_gather_rows(g, x, cls, P); /* [P, D] */
+            if (li > 0) {
+                tc_tensor *y = tc_nn_layernorm_fwd(g, &b->ln1, x);
+                tc_tensor *k = unpack(g, tc_nn_linear_fwd(g, &a->k, y), rows, n, P, T);
+                tc_tensor *vv = unpack(g, tc_nn_linear_fwd(g, &a->v, y), rows, n, P, T);
+                tc_tensor *q = as_rows(g, tc_nn_linear_fwd(g, &a->q, tc_gather_rows(g, y, cls, P)));
+                tc_tensor *att = tc_attention(g, q, k, vv, a->heads, valid, 0, 0.f); /* [P, 1, D] */
+                h0 = tc_add(g, h0, tc_nn_linear_fwd(g, &a->proj, tc_reshape(g, att, 2, s2)));
+            }
+            tc_tensor *q = tc_contiguous(g, tc_nn_linear_fwd(g, &xa->q, tc_nn_layernorm_fwd(g, &b->lnc, h0)));
+            h0 = tc_add(g, h0, tc_nn_linear_fwd(g, &xa->proj, cross_groups(g, q, ku, vu, pg, nu, xa->heads)));
+            h0 = tc_add(g, h0, tc_nn_ffn_fwd(g, &b->ffn, tc_nn_layernorm_fwd(g, &b->ln2, h0)));
+        }
+    }
+    if (!h0) h0 = tc_gather_rows(g, x, cls, P); /* no fusion layers */
+    tc_tensor *hh = tc_nn_linear_fwd(g, &v->itm0, h0);
+    hh = tc_gelu_tanh(g, tc_nn_layernorm_fwd(g, &v->itm1, hh));
+    tc_tensor *lg = tc_contiguous(g, tc_nn_linear_fwd(g, &v->itm3, hh)); /* [P, 2] */
+    for (int p = 0; p < P; p++) out[p] = lg->data[p * 2 + 1];
+    reset(g);
+    return 0;
+}
+
+int tc_eval_v2_itm_pairs(tc_eval_v2_cache *c, const tc_eval_pair *pairs, long np, int pair_batch, float *out,
+                         int progress) {
+    if (pair_batch < 1) pair_batch = 256;
+    for (long i = 0; i < np; i++)
+        if (pairs[i].img < 0 || pairs[i].img >= c->n_img || pairs[i].txt < 0 || pairs[i].txt >= c->n_txt)
+            return tc_error_set("retrieval v2: pair %ld (image %d, text %d) outside the cache", i, pairs[i].img,
+                                pairs[i].txt);
+    tc_progress pr;
+    if (progress) tc_progress_start(&pr, "ITM re-rank pairs", np);
+    for (long p0 = 0; p0 < np; p0 += pair_batch) {
+        int P = np - p0 < pair_batch ? (int)(np - p0) : pair_batch;
+        if (itm_batch(c, pairs + p0, P, out + p0) != 0) return -1;
+        if (progress) tc_progress_add(&pr, P);
+    }
+    if (progress) tc_progress_finish(&pr);
+    return 0;
+}
+
+int tc_eval_retrieval_v2(const tc_infer *inf, const char *const *img_paths, int n_img, const tc_ds_ids *texts,
+                         int n_txt, int k, const tc_eval_opts *o, float *sim, float *i2t, float *t2i,
+                         tc_eval_timing *tm) {
+    int B = o->batch > 0 ? o->batch : 16;
+    memset(tm, 0, sizeof *tm);
+    tc_eval_v2_cache *c = tc_eval_v2_cache_new(inf, n_img, n_txt);
+    if (!c) return -1;
+    long per = tc_image_floats(inf);
+    float *px = tc_xmalloc(sizeof(float) * (size_t)B * per);
+    int rc = 0;
+    tc_progress pr;
+    double t0 = now_s();
+    if (o->progress) tc_progress_start(&pr, "images (ViT, ITC)", n_img);
+    for (int i0 = 0; i0 < n_img && rc == 0; i0 += B) {
+        int nb = n_img - i0 < B ? n_img - i0 : B;
+        rc = tc_load_images(inf, img_paths + i0, nb, px);
+        if (rc == 0) rc = tc_eval_v2_cache_images(c, px, i0, nb);
+        if (o->progress) tc_progress_add(&pr, nb);
+    }
+    if (o->progress) tc_progress_finish(&pr);
+    free(px);
+    double t1 = now_s();
+    tm->images_s = t1 - t0;
+    if (rc == 0 && o->progress) tc_progress_start(&pr, "texts (encoder, ITC)", n_txt);
+    for (int t0i = 0; t0i < n_txt && rc == 0; t0i += B) {
+        int nb = n_txt - t0i < B ? n_txt - t0i : B;
+        rc = tc_eval_v2_cache_texts(c, texts + t0i, t0i, nb);
+        if (o->progress) tc_progress_add(&pr, nb);
+    }
+    if (rc == 0 && o->progress) tc_progress_finish(&pr);
+    double t2 = now_s();
+    tm->texts_s = t2 - t1;
+    float *s = NULL;
+    tc_eval_pair *pairs = NULL;
+    float *itm = NULL;
+    if (rc == 0) {
+        s = sim ? sim : tc_xmalloc(sizeof(float) * (size_t)n_img * n_txt);
+        tc_eval_v2_similarity(c, s);
+        long np = tc_eval_rerank_pairs(s, n_img, n_txt, k, &pairs);
+        if (np < 0) rc = -1;
+        else {
+            itm = tc_xmalloc(sizeof(float) * (size_t)np);
+            rc = tc_eval_v2_itm_pairs(c, pairs, np, o->pair_batch, itm, o->progress);
+            if (rc == 0) rc = tc_eval_rerank_fill(s, n_img, n_txt, k, pairs, np, itm, i2t, t2i);
+            tm->pairs = np;
+        }
+    }
+    tm->pairs_s = now_s() - t2;
+    if (s != sim) free(s);
+    free(pairs);
+    free(itm);
+    tc_eval_v2_cache_free(c);
+    return rc;
+}
