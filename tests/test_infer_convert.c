@@ -112,6 +112,19 @@ static int run(const char *args, char **out) {
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
+/* remove a model directory left by an earlier run */
+static void rm_model_dir(const char *name) {
+    static const char *const files[] = {"config.json", "model.safetensors", "vocab.txt", "ids_to_tokens_zh.json"};
+    char *dir = in_root(name);
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        char *p = tc_path_join(dir, files[i]);
+        unlink(p);
+        free(p);
+    }
+    rmdir(dir);
+    free(dir);
+}
+
 static int exists(const char *p) {
     struct stat st;
     return stat(p, &st) == 0;
@@ -122,6 +135,8 @@ int main(void) {
     if (!cli) cli = TAICHU_BINARY_DIR "/taichu";
     snprintf(root, sizeof root, "%s/test_infer_convert_tmp", TAICHU_BINARY_DIR);
     tc_mkdir_p(root);
+    static const char *const stale[] = {"model", "model2", "bad_model", "model_cap"};
+    for (int i = 0; i < 4; i++) rm_model_dir(stale[i]);
     char *cfg_path = in_root("config.json"), *ck = in_root("full.ckpt"), *ck_missing = in_root("missing.ckpt");
     char *ck_shape = in_root("shape.ckpt"), *dir = in_root("model"), *dir2 = in_root("model2");
     char *dir_bad = in_root("bad_model"), *st = tc_path_join(dir, "model.safetensors");

@@ -10,6 +10,8 @@
 #include "command.h"
 #include "infer_cli.h"
 
+#include "core/progress.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -52,7 +54,19 @@ static int run_caption(int argc, char **argv) {
     float *score = calloc((size_t)n, sizeof *score);
     tc_state *s = tc_state_new(batch);
     int status = 0;
-    if (!px || !ids || !score || tc_caption(m, s, px, n, &gp, ids, score) != 0) status = tc_cli_fail();
+    /* chunks of one forward pass each, so a long run shows progress (only when there is more than one) */
+    int chunk = batch > 0 ? batch : 8;
+    tc_progress prog;
+    if (n > chunk) tc_progress_start(&prog, "caption", n);
+    if (!px || !ids || !score) status = tc_cli_fail();
+    for (int c0 = 0; c0 < n && !status; c0 += chunk) {
+        int nb = n - c0 < chunk ? n - c0 : chunk;
+        if (tc_caption(m, s, px + (long)c0 * tc_image_floats(m), nb, &gp, ids + (long)c0 * L, score + c0) != 0)
+            status = tc_cli_fail();
+        else if (n > chunk)
+            tc_progress_add(&prog, nb);
+    }
+    if (n > chunk) tc_progress_finish(&prog);
     if (!status) {
         cJSON *doc = json ? cJSON_CreateArray() : NULL;
         for (int i = 0; i < n; i++) {

@@ -15,6 +15,7 @@
 #include "command.h"
 #include "infer_cli.h"
 
+#include "core/progress.h"
 #include "io/npy.h"
 
 #include <stdio.h>
@@ -49,13 +50,19 @@ static int run_embed(int argc, char **argv) {
     float *emb = calloc((size_t)n * (size_t)E, sizeof(float));
     tc_state *s = tc_state_new(batch);
     float *px = NULL;
+    int chunk = batch > 0 ? batch : 8;
+    tc_progress prog;
+    if (n > chunk) tc_progress_start(&prog, "embed", n);
     if (!emb) status = tc_cli_fail();
-    else if (is_img) {
-        px = tc_cli_load_images(m, (const char *const *)images.v, n);
-        if (!px || tc_embed_images(m, s, px, n, emb) != 0) status = tc_cli_fail();
-    } else if (tc_embed_texts(m, s, (const char *const *)texts.v, n, emb) != 0) {
-        status = tc_cli_fail();
+    else if (is_img && !(px = tc_cli_load_images(m, (const char *const *)images.v, n))) status = tc_cli_fail();
+    for (int c0 = 0; c0 < n && !status; c0 += chunk) {
+        int nb = n - c0 < chunk ? n - c0 : chunk;
+        int rc2 = is_img ? tc_embed_images(m, s, px + (long)c0 * tc_image_floats(m), nb, emb + (long)c0 * E)
+                         : tc_embed_texts(m, s, (const char *const *)texts.v + c0, nb, emb + (long)c0 * E);
+        if (rc2 != 0) status = tc_cli_fail();
+        else if (n > chunk) tc_progress_add(&prog, nb);
     }
+    if (n > chunk) tc_progress_finish(&prog);
     int64_t shape[2] = {n, E};
     if (!status && tc_npy_write_f32(out, emb, 2, shape) != 0) status = tc_cli_fail();
     if (!status) {

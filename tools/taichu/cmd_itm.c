@@ -12,6 +12,8 @@
 #include "command.h"
 #include "infer_cli.h"
 
+#include "core/progress.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -45,10 +47,16 @@ static int run_itm(int argc, char **argv) {
     float *logits = calloc((size_t)ni * nt * C, sizeof(float)), *score = calloc((size_t)ni * nt, sizeof(float));
     tc_state *s = tc_state_new(batch);
     if (!px || !logits || !score) status = tc_cli_fail();
-    for (int i = 0; i < ni && !status; i++)
+    tc_progress prog;
+    if (ni > 1) tc_progress_start(&prog, "itm images", ni);
+    for (int i = 0; i < ni && !status; i++) {
         if (tc_itm(m, s, px + (long)i * per, (const char *const *)texts.v, nt, logits + (long)i * nt * C,
                    score + (long)i * nt) != 0)
             status = tc_cli_fail();
+        else if (ni > 1)
+            tc_progress_add(&prog, 1);
+    }
+    if (ni > 1) tc_progress_finish(&prog);
     if (!status) {
         const char *kind = tc_model_arch(m) == 2 ? "itm_head_two class 1"
                            : tc_itm_zero_shot(m) ? "rank = ITM class 2 (zero-shot)"

@@ -11,6 +11,7 @@
 #include "infer_cli.h"
 
 #include "core/error.h"
+#include "core/progress.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,7 +71,18 @@ static int run_vqa(int argc, char **argv) {
     int32_t *ids = calloc((size_t)n * (size_t)L, sizeof *ids);
     float *score = calloc((size_t)n, sizeof *score);
     tc_state *s = tc_state_new(batch);
-    if (!px || !ids || !score || tc_vqa(m, s, px, qp, n, &gp, ids, score) != 0) status = tc_cli_fail();
+    int chunk = batch > 0 ? batch : 8;
+    tc_progress prog;
+    if (n > chunk) tc_progress_start(&prog, "vqa", n);
+    if (!px || !ids || !score) status = tc_cli_fail();
+    for (int c0 = 0; c0 < n && !status; c0 += chunk) {
+        int nb = n - c0 < chunk ? n - c0 : chunk;
+        if (tc_vqa(m, s, px + (long)c0 * per, qp + c0, nb, &gp, ids + (long)c0 * L, score + c0) != 0)
+            status = tc_cli_fail();
+        else if (n > chunk)
+            tc_progress_add(&prog, nb);
+    }
+    if (n > chunk) tc_progress_finish(&prog);
     if (!status) {
         cJSON *doc = json ? cJSON_CreateArray() : NULL;
         for (int i = 0; i < n; i++) {
