@@ -290,9 +290,42 @@ static float *itm_image_states(const tc_infer *inf, tc_state *s, const float *im
     return buf;
 }
 
+/* One forward pass: the image states img [1, R, D] against nb texts ids/valid [nb, T]. */
+static int itm_chunk(const tc_infer *inf, tc_state *s, const float *img, int R, int D, const int32_t *ids,
+                     const float *valid_in, int nb, int T, float *logits, float *score) {
+    tc_model *m = M(inf);
+    int C = tc_itm_classes(inf);
+    reset(s);
+    int is[3] = {1, R, D};
+    tc_tensor *ie = tile(s->g, wrap(s->g, img, 3, is), nb), *lg = NULL, *sc = NULL;
+    if (m->cfg.arch == TC_ARCH_V1) {
+        tc_tensor *t = tc_opt_v1_text_embed(s->g, m, ids, valid_in, nb, T);
+        float *valid = NULL;
+        tc_tensor *x = t ? tc_opt_v1_gather(s->g, t, valid_in, ie, tc_opt_v1_of(m)->n_patches, NULL, NULL, &valid, NULL)
+                         : NULL;
+        if (x) {
+            tc_tensor *p = tc_opt_v1_pooler(s->g, m, tc_opt_v1_encoder(s->g, m, x, valid));
+            lg = tc_opt_v1_itm(s->g, m, p);
+            sc = tc_opt_v1_rank(s->g, m, p); /* [nb, 1] */
+        }
+    } else {
+        tc_tensor *t = tc_opt_v2_text(s->g, m, ids, valid_in, nb, T, 0);
+        if (t) {
+            lg = tc_opt_v2_itm_logits(s->g, m, tc_opt_v2_fusion(s->g, m, t, valid_in, ie, 0));
+            sc = tc_slice(s->g, lg, 1, 1, 1); /* raw logit of class 1 (spec A.5) */
+        }
+    }
+    if (!lg) return -1;
+    float *tmp = tc_xmalloc(sizeof(float) * (size_t)nb * C);
+    copy_out(lg, tmp);
+    if (logits) memcpy(logits, tmp, sizeof(float) * (size_t)nb * C);
+    free(tmp);
+    copy_out(sc, score);
+    return 0;
+}
+
 int tc_itm(const tc_infer *inf, tc_state *s, const float *image, const char *const *texts, int n, float *logits,
            float *score) {
-    tc_model *m = M(inf);
     int C = tc_itm_classes(inf), R, D;
     if (n < 1) return tc_error_set("itm: no texts given");
     float *img = itm_image_states(inf, s, image, &R, &D);
@@ -301,37 +334,26 @@ int tc_itm(const tc_infer *inf, tc_state *s, const float *image, const char *con
     for (int c0 = 0; c0 < n && rc == 0; c0 += s->max_batch) {
         int nb = n - c0 < s->max_batch ? n - c0 : s->max_batch;
         text_batch tb;
-        text_batch_make(inf, texts + c0, nb, m->cfg.max_text_len, TXT_CLS_SEP, &tb);
-        reset(s);
-        int is[3] = {1, R, D};
-        tc_tensor *ie = tile(s->g, wrap(s->g, img, 3, is), nb), *lg = NULL, *sc = NULL;
-        if (m->cfg.arch == TC_ARCH_V1) {
-            tc_tensor *t = tc_opt_v1_text_embed(s->g, m, tb.ids, tb.valid, nb, tb.T);
-            float *valid = NULL;
-            tc_tensor *x = t ? tc_opt_v1_gather(s->g, t, tb.valid, ie, tc_opt_v1_of(m)->n_patches, NULL, NULL, &valid,
-                                                NULL)
-                             : NULL;
-            if (x) {
-                tc_tensor *p = tc_opt_v1_pooler(s->g, m, tc_opt_v1_encoder(s->g, m, x, valid));
-                lg = tc_opt_v1_itm(s->g, m, p);
-                sc = tc_opt_v1_rank(s->g, m, p); /* [nb, 1] */
-            }
-        } else {
-            tc_tensor *t = tc_opt_v2_text(s->g, m, tb.ids, tb.valid, nb, tb.T, 0);
-            if (t) {
-                lg = tc_opt_v2_itm_logits(s->g, m, tc_opt_v2_fusion(s->g, m, t, tb.valid, ie, 0));
-                sc = tc_slice(s->g, lg, 1, 1, 1); /* raw logit of class 1 (spec A.5) */
-            }
-        }
-        if (!lg) rc = -1;
-        else {
-            float *tmp = tc_xmalloc(sizeof(float) * (size_t)nb * C);
-            copy_out(lg, tmp);
-            if (logits) memcpy(logits + (long)c0 * C, tmp, sizeof(float) * (size_t)nb * C);
-            free(tmp);
-            copy_out(sc, score + c0);
-        }
+        text_batch_make(inf, texts + c0, nb, inf->m.cfg.max_text_len, TXT_CLS_SEP, &tb);
+        rc = itm_chunk(inf, s, img, R, D, tb.ids, tb.valid, nb, tb.T, logits ? logits + (long)c0 * C : NULL,
+                       score + c0);
         text_batch_free(&tb);
+    }
+    free(img);
+    reset(s);
+    return rc;
+}
+
+int tc_infer_itm_ids(const tc_infer *inf, tc_state *s, const float *image, const int32_t *ids, const float *valid,
+                     int n, int T, float *logits, float *score) {
+    int C = tc_itm_classes(inf), R, D;
+    float *img = itm_image_states(inf, s, image, &R, &D);
+    if (!img) return -1;
+    int rc = 0;
+    for (int c0 = 0; c0 < n && rc == 0; c0 += s->max_batch) {
+        int nb = n - c0 < s->max_batch ? n - c0 : s->max_batch;
+        rc = itm_chunk(inf, s, img, R, D, ids + (long)c0 * T, valid + (long)c0 * T, nb, T,
+                       logits ? logits + (long)c0 * C : NULL, score + c0);
     }
     free(img);
     reset(s);
@@ -380,31 +402,49 @@ int tc_embed_images(const tc_infer *inf, tc_state *s, const float *images, int n
     return 0;
 }
 
-int tc_embed_texts(const tc_infer *inf, tc_state *s, const char *const *texts, int n, float *out) {
+/* One forward pass over nb texts ids/valid [nb, T] -> out [nb, dim]. */
+static int embed_text_chunk(const tc_infer *inf, tc_state *s, const int32_t *ids, const float *valid, int nb, int T,
+                            float *out) {
     tc_model *m = M(inf);
-    int E = tc_embed_dim(inf, 0);
-    for (int c0 = 0; c0 < n; c0 += s->max_batch) {
+    reset(s);
+    tc_tensor *y = NULL;
+    if (m->cfg.arch == TC_ARCH_V2) {
+        tc_tensor *t = tc_opt_v2_text(s->g, m, ids, valid, nb, T, 0);
+        y = t ? tc_opt_v2_itc_text(s->g, m, t) : NULL;
+    } else {
+        /* the pooler output of a text-only pass through the cross encoder */
+        tc_tensor *t = tc_opt_v1_text_embed(s->g, m, ids, valid, nb, T);
+        float *gv = NULL;
+        tc_tensor *x = t ? tc_opt_v1_gather(s->g, t, valid, NULL, 0, NULL, NULL, &gv, NULL) : NULL;
+        y = x ? tc_opt_v1_pooler(s->g, m, tc_opt_v1_encoder(s->g, m, x, gv)) : NULL;
+    }
+    if (!y) return -1;
+    copy_out(y, out);
+    return 0;
+}
+
+int tc_embed_texts(const tc_infer *inf, tc_state *s, const char *const *texts, int n, float *out) {
+    int E = tc_embed_dim(inf, 0), rc = 0;
+    for (int c0 = 0; c0 < n && rc == 0; c0 += s->max_batch) {
         int nb = n - c0 < s->max_batch ? n - c0 : s->max_batch;
         text_batch tb;
-        text_batch_make(inf, texts + c0, nb, m->cfg.max_text_len, TXT_CLS_SEP, &tb);
-        reset(s);
-        tc_tensor *y = NULL;
-        if (m->cfg.arch == TC_ARCH_V2) {
-            tc_tensor *t = tc_opt_v2_text(s->g, m, tb.ids, tb.valid, nb, tb.T, 0);
-            y = t ? tc_opt_v2_itc_text(s->g, m, t) : NULL;
-        } else {
-            /* the pooler output of a text-only pass through the cross encoder */
-            tc_tensor *t = tc_opt_v1_text_embed(s->g, m, tb.ids, tb.valid, nb, tb.T);
-            float *valid = NULL;
-            tc_tensor *x = t ? tc_opt_v1_gather(s->g, t, tb.valid, NULL, 0, NULL, NULL, &valid, NULL) : NULL;
-            y = x ? tc_opt_v1_pooler(s->g, m, tc_opt_v1_encoder(s->g, m, x, valid)) : NULL;
-        }
-        if (y) copy_out(y, out + (long)c0 * E);
+        text_batch_make(inf, texts + c0, nb, inf->m.cfg.max_text_len, TXT_CLS_SEP, &tb);
+        rc = embed_text_chunk(inf, s, tb.ids, tb.valid, nb, tb.T, out + (long)c0 * E);
         text_batch_free(&tb);
-        if (!y) return -1;
     }
     reset(s);
-    return 0;
+    return rc;
+}
+
+int tc_infer_embed_text_ids(const tc_infer *inf, tc_state *s, const int32_t *ids, const float *valid, int n, int T,
+                            float *out) {
+    int E = tc_embed_dim(inf, 0), rc = 0;
+    for (int c0 = 0; c0 < n && rc == 0; c0 += s->max_batch) {
+        int nb = n - c0 < s->max_batch ? n - c0 : s->max_batch;
+        rc = embed_text_chunk(inf, s, ids + (long)c0 * T, valid + (long)c0 * T, nb, T, out + (long)c0 * E);
+    }
+    reset(s);
+    return rc;
 }
 
 /* ------------------------------------------------------------------------------------------ generation */

@@ -35,6 +35,13 @@ struct tc_state {
     int max_batch;
 };
 
+/* ITM and text embeddings from token ids instead of texts (ids/valid [n, T], rows padded with valid 0), as the
+ * original's pre-tokenised datasets provide them; otherwise as tc_itm / tc_embed_texts. */
+int tc_infer_itm_ids(const tc_infer *inf, tc_state *s, const float *image, const int32_t *ids, const float *valid,
+                     int n, int T, float *logits, float *score);
+int tc_infer_embed_text_ids(const tc_infer *inf, tc_state *s, const int32_t *ids, const float *valid, int n, int T,
+                            float *out);
+
 /* Give the (all-zero, unused at inference) gradient slab's pages back to the OS: only the weights stay
  * resident. The slab stays mapped and reads as zeros. Returns the bytes released. */
 size_t tc_infer_release_grad_pages(tc_params *ps);
