@@ -87,6 +87,11 @@ int tc_caption(const tc_infer *m, tc_state *s, const float *images, int n, const
                float *score);
 int tc_vqa(const tc_infer *m, tc_state *s, const float *images, const char *const *questions, int n,
            const tc_gen_params *p, int32_t *ids, float *score);
+/* opt-v1 only: which mask-embedding row is added to the image features (spec §1.6): -1 none, 0 row 0, 1 row 1.
+ * Defaults: ITM 0 (pretraining, retrieval and zero-shot all add row 0), VQA -1 (inference_vqa.py; the
+ * original's test_vqa.py evaluation adds row 1), captions always none. Call before sharing the handle.
+ * Returns -1 for another architecture or a bad row. */
+int tc_model_set_v1_mask_rows(tc_infer *m, int itm_row, int vqa_row);
 /* 1 when tc_vqa can run (v1 always; v2 needs the VQA decoder txt_output.* in the model directory). */
 int tc_model_has_vqa(const tc_infer *m);
 

@@ -47,7 +47,12 @@ out=$("$TAICHU" vqa --model "$T/v1" --image "$I/coffee.jpg" --question "a b" "c"
 [ "$(wc -l <<<"$out")" = 2 ] || fail "v1 vqa lines"
 "$TAICHU" vqa --model "$T/v1" --image "$I/coffee.jpg" --question "a b" --json --max-len 8 | grep -q '"answer":' \
     || fail "v1 vqa --json"
+r0=$("$TAICHU" vqa --model "$T/v1" --image "$I/coffee.jpg" --question "a b" --max-len 8 --json)
+r1=$("$TAICHU" vqa --model "$T/v1" --image "$I/coffee.jpg" --question "a b" --max-len 8 --json --mask-row 1)
+[ "$(grep score <<<"$r0")" != "$(grep score <<<"$r1")" ] || fail "vqa --mask-row 1 changed nothing"
 set +e
+"$TAICHU" vqa --model "$T/v1" --image "$I/coffee.jpg" --question "a" --mask-row 2 2>/dev/null; rc=$?
+[ $rc = 2 ] || fail "--mask-row 2: status $rc"
 err=$("$TAICHU" vqa --model "$T/v2" --image "$I/coffee.jpg" --question "a" 2>&1); rc=$?
 set -e
 [ $rc = 1 ] && grep -q "txt_output" <<<"$err" || fail "v2 vqa without decoder: $rc $err"

@@ -177,7 +177,25 @@ static void test_arch(int arch, const char *vocab, const char *ids_json) {
         int cls = arch == 1 ? 2 : 1;
         TC_CHECK_CLOSE(sc8[t], lg8[t * C + cls], 1e-5, 1e-6);
     }
-    if (arch == 1) TC_CHECK(tc_itm_zero_shot(inf) == 1, "pretrained v1 model not detected as zero-shot");
+    if (arch == 1) {
+        TC_CHECK(tc_itm_zero_shot(inf) == 1, "pretrained v1 model not detected as zero-shot");
+        /* the mask-embedding row is part of the ITM input: row 1 instead of row 0 changes the logits; row 0 is
+         * zero-initialised (as in the original), so in this untrained model "none" equals row 0 */
+        float lgn[15], scn[3];
+        TC_CHECK(tc_model_set_v1_mask_rows(inf, 1, -1) == 0, "%s", tc_last_error());
+        TC_CHECK(tc_itm(inf, s8, px, TEXTS, 3, lgn, scn) == 0, "%s", tc_error_get());
+        TC_CHECK(fabs(lgn[0] - lg8[0]) > 1e-6, "mask row 1 gives the row-0 logits");
+        TC_CHECK(tc_model_set_v1_mask_rows(inf, -1, -1) == 0, "%s", tc_last_error());
+        TC_CHECK(tc_itm(inf, s8, px, TEXTS, 3, lgn, scn) == 0, "%s", tc_error_get());
+        TC_CHECK_ARRAY_CLOSE("mask none vs zero row 0", lgn, lg8, 15, 1e-6, 1e-6);
+        TC_CHECK(tc_model_set_v1_mask_rows(inf, 2, 0) == -1, "row 2 accepted");
+        TC_CHECK(tc_model_set_v1_mask_rows(inf, 0, -1) == 0, "%s", tc_last_error());
+        TC_CHECK(tc_itm(inf, s8, px, TEXTS, 3, lgn, scn) == 0, "%s", tc_error_get());
+        TC_CHECK(memcmp(lgn, lg8, sizeof(float) * 15) == 0, "back to row 0: logits differ");
+    } else {
+        TC_CHECK(tc_model_set_v1_mask_rows(inf, 0, 0) == -1 && strstr(tc_last_error(), "opt-v1 only"),
+                 "v2 accepted mask rows");
+    }
     TC_CHECK(lg8[0] != lg8[C] || lg8[1] != lg8[C + 1], "different texts give identical logits");
 
     /* ---- embeddings */

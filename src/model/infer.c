@@ -113,6 +113,8 @@ tc_infer *tc_model_open(const char *dir) {
         if (tc_file_exists(ids)) rc = tc_detok_load_json(&inf->detok, ids);
         else tc_detok_from_vocab(&inf->detok, &inf->tok.vocab);
     }
+    inf->v1_itm_mask = TC_V1_MASK_ROW0;
+    inf->v1_vqa_mask = TC_V1_MASK_NONE;
     if (rc == 0 && inf->m.cfg.arch == TC_ARCH_V1) {
         tc_opt_v1 *v = tc_opt_v1_of(&inf->m);
         int D = inf->m.cfg.hidden_size;
@@ -148,6 +150,17 @@ int tc_model_has_vqa(const tc_infer *inf) {
     return inf->m.cfg.arch == TC_ARCH_V1 || tc_opt_v2_of(&inf->m)->has_vqa;
 }
 int tc_itm_zero_shot(const tc_infer *inf) { return inf->zero_shot; }
+
+static int mask_of(int row) { return row < 0 ? TC_V1_MASK_NONE : row == 0 ? TC_V1_MASK_ROW0 : TC_V1_MASK_ROW1; }
+
+int tc_model_set_v1_mask_rows(tc_infer *inf, int itm_row, int vqa_row) {
+    if (inf->m.cfg.arch != TC_ARCH_V1) return tc_error_set("mask-embedding rows: opt-v1 only (this model is opt-v2)");
+    if (itm_row < -1 || itm_row > 1 || vqa_row < -1 || vqa_row > 1)
+        return tc_error_set("mask-embedding rows: %d, %d: expected -1 (none), 0 or 1", itm_row, vqa_row);
+    inf->v1_itm_mask = mask_of(itm_row);
+    inf->v1_vqa_mask = mask_of(vqa_row);
+    return 0;
+}
 
 tc_state *tc_state_new(int max_batch) {
     tc_state *s = tc_xcalloc(1, sizeof *s);
@@ -278,7 +291,7 @@ static float *itm_image_states(const tc_infer *inf, tc_state *s, const float *im
     tc_tensor *x;
     if (m->cfg.arch == TC_ARCH_V1) {
         tc_tensor *f = tc_opt_v1_vit(s->g, m, image, 1, tc_opt_v1_of(m)->n_patches + 1);
-        x = f ? tc_opt_v1_img_embed(s->g, m, f, TC_V1_MASK_ROW0, NULL) : NULL;
+        x = f ? tc_opt_v1_img_embed(s->g, m, f, (tc_v1_mask)inf->v1_itm_mask, NULL) : NULL;
     } else {
         x = tc_opt_v2_vit(s->g, m, image, 1, m->cfg.train_image_size);
     }
@@ -609,7 +622,7 @@ int tc_vqa(const tc_infer *inf, tc_state *s, const float *images, const char *co
         reset(s);
         if (v1) {
             tc_tensor *f = tc_opt_v1_vit(s->g, m, px, nb, tc_opt_v1_of(m)->n_patches + 1);
-            tc_tensor *e = f ? tc_opt_v1_img_embed(s->g, m, f, TC_V1_MASK_NONE, NULL) : NULL;
+            tc_tensor *e = f ? tc_opt_v1_img_embed(s->g, m, f, (tc_v1_mask)inf->v1_vqa_mask, NULL) : NULL;
             tc_tensor *t = e ? tc_opt_v1_text_embed(s->g, m, tb.ids, tb.valid, nb, tb.T) : NULL;
             float *gv = NULL;
             tc_tensor *x = t ? tc_opt_v1_gather(s->g, t, tb.valid, e, tc_opt_v1_of(m)->n_patches, NULL, NULL, &gv, NULL)

@@ -27,7 +27,8 @@ struct tc_infer {
     tc_model m;
     tc_tokenizer tok;
     tc_detok detok;
-    int zero_shot;        /* v1: rank_output == ITM row 2 (a pretrained, not retrieval-fine-tuned model) */
+    int zero_shot;
+    int v1_itm_mask, v1_vqa_mask; /* tc_v1_mask of the image rows for ITM / VQA (tc_model_set_v1_mask_rows) */        /* v1: rank_output == ITM row 2 (a pretrained, not retrieval-fine-tuned model) */
 };
 
 struct tc_state {

@@ -18,7 +18,7 @@
 #include <stdlib.h>
 
 static int run_itm(int argc, char **argv) {
-    const char *model = NULL;
+    const char *model = NULL, *mask_row = NULL;
     int threads = 0, batch = 0;
     bool json = false;
     tc_strlist images = {0}, texts = {0};
@@ -27,6 +27,8 @@ static int run_itm(int argc, char **argv) {
         {"image", TC_ARG_LIST, &images, "IMG", "image file(s)", NULL},
         {"text", TC_ARG_LIST, &texts, "TEXT", "text(s); every image is scored against every text", NULL},
         {"batch", TC_ARG_INT, &batch, "N", "texts per forward pass (8)", NULL},
+        {"mask-row", TC_ARG_STR, &mask_row, "R",
+         "opt-v1: mask-embedding row added to the image rows: none, 0 or 1 (default 0; spec 1.6)", NULL},
         {"json", TC_ARG_FLAG, &json, NULL, "JSON output", NULL},
         {"threads", TC_ARG_INT, &threads, "N", "worker threads (default: all cores)", "TAICHU_THREADS"},
     };
@@ -41,6 +43,14 @@ static int run_itm(int argc, char **argv) {
     int status = 0;
     tc_infer *m = tc_cli_open_model(model, threads);
     if (!m) { free(images.v); free(texts.v); tc_args_free(&a); return tc_cli_fail(); }
+    int row = 0;
+    if (mask_row && (tc_cli_mask_row(mask_row, &row) != 0 || tc_model_set_v1_mask_rows(m, row, -1) != 0)) status = 2;
+    if (status) {
+        tc_cli_fail();
+        tc_model_close(m);
+        free(images.v); free(texts.v); tc_args_free(&a);
+        return 2;
+    }
     int C = tc_itm_classes(m), ni = images.n, nt = texts.n;
     long per = tc_image_floats(m);
     float *px = tc_cli_load_images(m, (const char *const *)images.v, ni);

@@ -18,7 +18,7 @@
 #include <string.h>
 
 static int run_vqa(int argc, char **argv) {
-    const char *model = NULL;
+    const char *model = NULL, *mask_row = NULL;
     int threads = 0, beam = 0, max_len = 0, batch = 0, vocab_limit = 0;
     float alpha = 1.0f;
     bool json = false;
@@ -32,6 +32,8 @@ static int run_vqa(int argc, char **argv) {
         {"length-penalty", TC_ARG_FLOAT, &alpha, "A", "GNMT length-penalty weight (1.0)", NULL},
         {"vocab-limit", TC_ARG_INT, &vocab_limit, "N", "never emit ids >= N (default: no limit)", NULL},
         {"batch", TC_ARG_INT, &batch, "N", "pairs per forward pass (8)", NULL},
+        {"mask-row", TC_ARG_STR, &mask_row, "R",
+         "opt-v1: mask-embedding row added to the image rows: none, 0 or 1 (default none; spec 1.6)", NULL},
         {"json", TC_ARG_FLAG, &json, NULL, "JSON output with token ids and scores", NULL},
         {"threads", TC_ARG_INT, &threads, "N", "worker threads (default: all cores)", "TAICHU_THREADS"},
     };
@@ -51,6 +53,13 @@ static int run_vqa(int argc, char **argv) {
     int n = images.n > questions.n ? images.n : questions.n;
     tc_infer *m = tc_cli_open_model(model, threads);
     if (!m) { free(images.v); free(questions.v); tc_args_free(&a); return tc_cli_fail(); }
+    int row = -1;
+    if (mask_row && (tc_cli_mask_row(mask_row, &row) != 0 || tc_model_set_v1_mask_rows(m, 0, row) != 0)) {
+        tc_cli_fail();
+        tc_model_close(m);
+        free(images.v); free(questions.v); tc_args_free(&a);
+        return 2;
+    }
     tc_gen_params gp = tc_vqa_defaults(m);
     if (beam) gp.beam = beam;
     if (max_len) gp.max_len = max_len;

@@ -63,3 +63,11 @@ int tc_cli_gen_len(const int32_t *ids, int n) {
     while (k < n && ids[k] != 0) k++;
     return k;
 }
+
+int tc_cli_mask_row(const char *s, int *row) {
+    if (strcmp(s, "none") == 0) *row = -1;
+    else if (strcmp(s, "0") == 0) *row = 0;
+    else if (strcmp(s, "1") == 0) *row = 1;
+    else return tc_error_set("option --mask-row: \"%s\": expected none, 0 or 1", s);
+    return 0;
+}

@@ -17,6 +17,8 @@ int tc_cli_flush(void);
 /* JSON array of n ints / floats. */
 cJSON *tc_cli_json_ids(const int32_t *ids, int n);
 cJSON *tc_cli_json_floats(const float *v, int n);
+/* --mask-row value: "none" -> -1, "0", "1". -1 return with the error set for anything else. */
+int tc_cli_mask_row(const char *s, int *row);
 /* Number of ids before the first 0 (the generated tokens of ids + 1, after the leading BOS). */
 int tc_cli_gen_len(const int32_t *ids, int n);
 
