@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # taichu itm / embed / caption / vqa on the twin's tiny checkpoints converted to model directories:
-# output shapes and formats, --json, determinism, batched == one by one, and the errors.
+# output shapes and formats, --json, batched == one by one, and the errors (determinism and the numbers
+# themselves: tests/test_infer.c, tests/test_infer_golden.c).
 set -euo pipefail
 S="$TAICHU_SOURCE_DIR/tests/data"
 I="$S/image/sources"
@@ -18,8 +19,6 @@ for v in v1 v2; do
     [ "$(wc -l <<<"$all")" = 3 ] || fail "$v caption: $(wc -l <<<"$all") lines"
     one=$("$TAICHU" caption --model "$T/$v" "$I/coffee.jpg" "$I/rocket.jpg" "$I/camera.png" --max-len 12 --batch 1)
     [ "$all" = "$one" ] || fail "$v caption: batched != one by one"
-    again=$("$TAICHU" caption --model "$T/$v" "$I/coffee.jpg" "$I/rocket.jpg" "$I/camera.png" --max-len 12)
-    [ "$all" = "$again" ] || fail "$v caption: not deterministic"
     js=$("$TAICHU" caption --model "$T/$v" "$I/coffee.jpg" --max-len 12 --beam 2 --json)
     grep -q '"ids":' <<<"$js" && grep -q '"score":' <<<"$js" || fail "$v caption --json: $js"
 
@@ -29,8 +28,7 @@ for v in v1 v2; do
     classes=$([ $v = v1 ] && echo 5 || echo 2)
     nf=$(head -1 <<<"$out" | cut -f4 | wc -w)
     [ "$nf" = "$classes" ] || fail "$v itm: $nf logits, expected $classes"
-    b1=$("$TAICHU" itm --model "$T/$v" --image "$I/coffee.jpg" "$I/rocket.jpg" --text "a b" "hello world" "x" --batch 1)
-    [ "$(cut -f1,2 <<<"$out")" = "$(cut -f1,2 <<<"$b1")" ] || fail "$v itm: pair order"
+    [ "$(cut -f1 <<<"$out" | uniq | wc -l)" = 2 ] || fail "$v itm: pairs not grouped by image"
     "$TAICHU" itm --model "$T/$v" --image "$I/coffee.jpg" --text "a" --json | grep -q '"logits":' || fail "$v itm --json"
 
     # embed: a [n, dim] float32 .npy
