@@ -1,8 +1,10 @@
 /* taichu: the public C API for OPT inference (docs/api.md).
  *
  * whisper.cpp style: a model handle holds the immutable weights and vocabulary; every call takes a state
- * that owns the scratch memory (the graph arena) of that call. One handle can serve many threads at once,
- * each with its own state; a state serves one call at a time.
+ * that owns the scratch memory (the graph arena) of that call, so a handle can be shared and a state serves
+ * one call at a time. Concurrency: each call already uses every core (OpenMP + OpenBLAS), and the engine's
+ * attention switches OpenBLAS to one thread process-wide while it runs (core/threads.h), so calls must not
+ * run at the same time from several threads yet — serialise them (docs/api.md).
  *
  *   tc_infer *m = tc_model_open("opt-v2-base");               // config.json, model.safetensors, vocab.txt
  *   tc_state *s = tc_state_new(0);
