@@ -1,0 +1,84 @@
+#!/bin/bash
+# taichu demo --quick end to end: every stage runs (as a printed, rerunnable child command), the results
+# files hold real numbers from the eval stages, commands.sh reproduces a stage, the report opens offline
+# in headless Chromium (tests/report/check_report.sh; skipped without chromium), and the demo refuses to
+# touch a folder it did not make. ~1 minute on 2 cores; TAICHU_SLOW_TESTS=0 skips it (the sanitizer pass).
+set -euo pipefail
+if [ "${TAICHU_SLOW_TESTS:-1}" = "0" ]; then
+    echo "SKIP: TAICHU_SLOW_TESTS=0 (the end-to-end demo runs in the Release pass)"
+    exit 0
+fi
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail() { echo "cli_demo: FAIL: $*" >&2; exit 1; }
+
+# bad usage: clear message, status 2, nothing made
+set +e
+"$TAICHU" demo --images 5 --out "$tmp/x" > "$tmp/log" 2>&1; rc=$?
+set -e
+[ $rc -eq 2 ] || fail "--images 5: exit $rc, expected 2"
+grep -q -- "--images must be >= 30" "$tmp/log" || fail "--images 5 message: $(cat "$tmp/log")"
+[ ! -e "$tmp/x" ] || fail "bad usage created the output folder"
+
+# a non-empty folder the demo did not make is refused and left alone
+mkdir -p "$tmp/mine/data"; echo keep > "$tmp/mine/data/precious.txt"
+set +e
+"$TAICHU" demo --quick --out "$tmp/mine" > "$tmp/log" 2>&1; rc=$?
+set -e
+[ $rc -ne 0 ] || fail "demo ran in a foreign non-empty folder"
+grep -q "not made by taichu demo" "$tmp/log" || fail "foreign folder message: $(cat "$tmp/log")"
+[ "$(cat "$tmp/mine/data/precious.txt")" = keep ] || fail "the demo touched a foreign folder's files"
+
+# the quick demo
+cd "$tmp"
+"$TAICHU" demo --quick --out d > "$tmp/demo.log" 2>&1 || { tail -40 "$tmp/demo.log"; fail "taichu demo --quick"; }
+for f in report.html results.md commands.sh .taichu-demo data/text/flickr30k_test_zh_token.json \
+         pretrain/model/model.safetensors pretrain/log.jsonl pretrain/curves.svg eval/retrieval_zeroshot.json \
+         eval/search_images.npy eval/search_texts.npy; do
+    [ -s "d/$f" ] || fail "missing d/$f"
+done
+# every stage printed its command line (the binary's real path, then the subcommand)
+for sub in synth pretrain "eval retrieval" embed; do
+    grep -q "^\$ .*taichu $sub " "$tmp/demo.log" || fail "no printed command for '$sub'"
+done
+# every stage either ran or was honestly skipped; none failed
+grep -q "| FAILED" d/results.md && fail "a stage failed: $(grep FAILED d/results.md)"
+grep -q "| 2 | pre-train opt-v2-tiny (MLM + ITC + ITM) | ok |" d/results.md || fail "pretrain stage row"
+# the retrieval row holds the eval stage's numbers (not placeholders)
+python3 - "$tmp/d" <<'PY' || fail "results do not match the eval JSON"
+import json, re, sys
+d = sys.argv[1]
+r = json.load(open(d + "/eval/retrieval_zeroshot.json"))
+md = open(d + "/results.md", encoding="utf-8").read()
+row = "| %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f |" % (r["img_r1"], r["img_r5"], r["img_r10"], r["txt_r1"],
+                                                               r["txt_r5"], r["txt_r10"], r["r_mean"])
+assert row in md, (row, md)
+assert 0 <= r["img_r1"] <= r["img_r5"] <= r["img_r10"] <= 100
+assert r["images"] == 30 and r["texts"] == 150, r       # --quick: 300 images -> 30 test images x 5 captions
+html = open(d + "/report.html", encoding="utf-8").read()
+assert "%.2f" % r["img_r1"] in html
+assert html.count("data:image/jpeg;base64,") >= 8 + 5   # gallery + search results
+for name in ("caption_pred_metric.json", "vqa_pred_metric.json"):
+    try:
+        m = json.load(open(d + "/eval/" + name))
+    except FileNotFoundError:   # fine-tuning not in this build: the demo must say so, not show numbers
+        assert "SKIPPED" in md, md
+        continue
+    key = "CIDEr" if name.startswith("caption") else "accuracy"
+    val = m[key] * (100 if key == "CIDEr" else 1)
+    assert "%.2f" % val in md, (name, val)
+PY
+# commands.sh reproduces a stage: rerun the text-embedding command, same matrix
+cp d/eval/search_texts.npy "$tmp/texts_demo.npy"
+cmd=$(awk '/^# embed the text queries$/ {getline; print; exit}' d/commands.sh)
+[ -n "$cmd" ] || fail "commands.sh has no text-embedding command"
+eval "$cmd" > /dev/null
+cmp -s d/eval/search_texts.npy "$tmp/texts_demo.npy" || fail "rerunning commands.sh's embed gave a different matrix"
+# a second run into the same folder starts clean (the marker allows it) and succeeds
+"$TAICHU" demo --quick --out d --pretrain-steps 4 --finetune-steps 2 > "$tmp/demo2.log" 2>&1 || {
+    tail -20 "$tmp/demo2.log"; fail "second demo run into its own folder"; }
+grep -q '"step":4,' d/pretrain/log.jsonl || fail "second run did not start a fresh pre-training"
+grep -q '"step":30,' d/pretrain/log.jsonl && fail "the first run's log survived"
+# the report in a real browser
+bash "$TAICHU_SOURCE_DIR/tests/report/check_report.sh" d/report.html 13
+echo "cli_demo: OK"
