@@ -5,11 +5,11 @@
  * [CLS] ids[:max_text_len] [SEP] for retrieval, as the loaders of both originals build it.
  *
  * Speed (v2): the ViT states and ITC embeddings of every image, and every text's ITC embedding plus its
- * state after the first fusion layer's self-attention (text-only work) are computed once; each re-ranked
- * pair then runs the rest of the fusion, and the last fusion layer only for the [CLS] row the ITM head
- * reads. Pairs are sorted by image, so a batch projects the cross-attention keys/values of one or two
- * images and shares them. (v1): image embeddings (ViT + mask row 0 + projection) and text embeddings are
- * cached; each pair runs the gather, the cross encoder, the pooler and the rank head, batched. */
+ * state after the first fusion layer's self-attention, with that layer's cross-attention queries (text-only
+ * work), are computed once; each re-ranked pair then runs the rest of the fusion, and the last fusion layer
+ * only for the [CLS] row the ITM head reads. Pairs are sorted by image, so a batch projects the
+ * cross-attention keys/values of one or two images and shares them. (v1): image embeddings (ViT + mask row 0
+ * + projection) and text embeddings are cached; each pair runs the gather, the cross encoder, the pooler and the rank head, batched. */
 #ifndef TC_EVAL_PROTOCOL_MODEL_H
 #define TC_EVAL_PROTOCOL_MODEL_H
 

@@ -2,7 +2,7 @@
  *
  * The fusion is the library TransformerDecoder of opt_v2.c (pre-LN: x += SA(LN1 x); x += XA(LNc x, img);
  * x += FFN(LN2 x)), computed here on packed valid rows like opt_v2.c's packed_block, but split so that
- *   - layer 0's self-attention (text only) is computed once per text,
+ *   - layer 0's self-attention and its cross-attention queries (text only) are computed once per text,
  *   - the image's cross-attention keys/values are projected once per image per batch and shared,
  *   - the last layer runs its queries, cross-attention and FFN for the [CLS] row only (the ITM head reads
  *     row 0; the other rows only feed that layer's self-attention keys/values).
@@ -28,6 +28,7 @@ struct tc_eval_v2_cache {
     float *img_emb;  /* [n_img][E] ITC image embeddings */
     float *txt_emb;  /* [n_txt][E] ITC text embeddings */
     float **txt_x;   /* [n_txt] -> [len][D]: text states after fusion layer 0's self-attention sub-block */
+    float **txt_q;   /* [n_txt] -> [len][D]: layer 0's cross-attention queries of those states (text only too) */
     int *txt_len;    /* [n_txt] tokens incl. [CLS]/[SEP] */
 };
 
@@ -64,14 +65,19 @@ tc_eval_v2_cache *tc_eval_v2_cache_new(const tc_infer *inf, int n_img, int n_txt
     c->img_emb = tc_xmalloc(sizeof(float) * (size_t)n_img * c->E);
     c->txt_emb = tc_xmalloc(sizeof(float) * (size_t)n_txt * c->E + 1);
     c->txt_x = tc_xcalloc((size_t)n_txt + 1, sizeof *c->txt_x);
+    c->txt_q = tc_xcalloc((size_t)n_txt + 1, sizeof *c->txt_q);
     c->txt_len = tc_xcalloc((size_t)n_txt + 1, sizeof *c->txt_len);
     return c;
 }
 
 void tc_eval_v2_cache_free(tc_eval_v2_cache *c) {
     if (!c) return;
-    for (int i = 0; i < c->n_txt; i++) free(c->txt_x[i]);
+    for (int i = 0; i < c->n_txt; i++) {
+        free(c->txt_x[i]);
+        free(c->txt_q[i]);
+    }
     free(c->txt_x);
+    free(c->txt_q);
     free(c->txt_len);
     free(c->vit);
     free(c->img_emb);
@@ -124,10 +130,11 @@ int tc_eval_v2_cache_texts(tc_eval_v2_cache *c, const tc_ds_ids *texts, int firs
     int rc = -1;
     if (st) {
         copy_out(c->g, tc_opt_v2_itc_text(c->g, m, st), c->txt_emb + (long)first * c->E, (long)n * c->E);
-        tc_tensor *x = st;
-        if (v->fusion.n > 0) { /* layer 0's self-attention sub-block: text only */
+        tc_tensor *x = st, *q = NULL;
+        if (v->fusion.n > 0) { /* layer 0's self-attention sub-block and cross-attention queries: text only */
             tc_nn_block *b = &v->fusion.blocks[0];
             x = tc_add(c->g, x, tc_nn_mha_fwd(c->g, &b->attn, tc_nn_layernorm_fwd(c->g, &b->ln1, x), NULL, valid, 0));
+            q = tc_contiguous(c->g, tc_nn_linear_fwd(c->g, &b->xattn.q, tc_nn_layernorm_fwd(c->g, &b->lnc, x)));
         }
         x = tc_contiguous(c->g, x);
         for (int i = 0; i < n; i++) {
@@ -137,6 +144,12 @@ int tc_eval_v2_cache_texts(tc_eval_v2_cache *c, const tc_ds_ids *texts, int firs
             free(c->txt_x[k]);
             c->txt_x[k] = tc_xmalloc(sizeof(float) * (size_t)len * D);
             memcpy(c->txt_x[k], x->data + (long)i * T * D, sizeof(float) * (size_t)len * D);
+            free(c->txt_q[k]);
+            c->txt_q[k] = NULL;
+            if (q) {
+                c->txt_q[k] = tc_xmalloc(sizeof(float) * (size_t)len * D);
+                memcpy(c->txt_q[k], q->data + (long)i * T * D, sizeof(float) * (size_t)len * D);
+            }
             c->txt_len[k] = len;
         }
         rc = 0;
@@ -200,7 +213,7 @@ static int itm_batch(tc_eval_v2_cache *c, const tc_eval_pair *pairs, int P, floa
     }
     /* packed text rows x [n, D], their flat positions rows [n] in [P, T], validity [P, T], CLS rows [P] */
     int xs[2] = {n, D};
-    tc_tensor *x = tc_new(g, 2, xs);
+    tc_tensor *x = tc_new(g, 2, xs), *xq = L > 0 ? tc_new(g, 2, xs) : NULL; /* xq: layer 0's cached queries */
     int32_t *rows = tc_graph_alloc(g, sizeof(int32_t) * (size_t)n), *cls = tc_graph_alloc(g, sizeof(int32_t) * (size_t)P);
     float *valid = tc_graph_alloc(g, sizeof(float) * (size_t)P * T);
     memset(valid, 0, sizeof(float) * (size_t)P * T);
@@ -217,6 +230,7 @@ static int itm_batch(tc_eval_v2_cache *c, const tc_eval_pair *pairs, int P, floa
             pg[nu++] = p;
         }
         memcpy(x->data + (long)r * D, c->txt_x[t], sizeof(float) * (size_t)l * D);
+        if (xq) memcpy(xq->data + (long)r * D, c->txt_q[t], sizeof(float) * (size_t)l * D);
         cls[p] = r;
         for (int j = 0; j < l; j++) {
             rows[r + j] = p * T + j;
@@ -246,7 +260,7 @@ static int itm_batch(tc_eval_v2_cache *c, const tc_eval_pair *pairs, int P, floa
                 tc_tensor *att = tc_gather_rows(g, tc_attention(g, q, k, vv, a->heads, valid, 0, 0.f), rows, n);
                 x = tc_add(g, x, tc_nn_linear_fwd(g, &a->proj, att));
             }
-            tc_tensor *q = tc_contiguous(g, tc_nn_linear_fwd(g, &xa->q, tc_nn_layernorm_fwd(g, &b->lnc, x)));
+            tc_tensor *q = li == 0 ? xq : tc_contiguous(g, tc_nn_linear_fwd(g, &xa->q, tc_nn_layernorm_fwd(g, &b->lnc, x)));
             x = tc_add(g, x, tc_nn_linear_fwd(g, &xa->proj, cross_groups(g, q, ku, vu, rg, nu, xa->heads)));
             x = tc_add(g, x, tc_nn_ffn_fwd(g, &b->ffn, tc_nn_layernorm_fwd(g, &b->ln2, x)));
         } else {
@@ -259,7 +273,8 @@ static int itm_batch(tc_eval_v2_cache *c, const tc_eval_pair *pairs, int P, floa
                 tc_tensor *att = tc_attention(g, q, k, vv, a->heads, valid, 0, 0.f); /* [P, 1, D] */
                 h0 = tc_add(g, h0, tc_nn_linear_fwd(g, &a->proj, tc_reshape(g, att, 2, s2)));
             }
-            tc_tensor *q = tc_contiguous(g, tc_nn_linear_fwd(g, &xa->q, tc_nn_layernorm_fwd(g, &b->lnc, h0)));
+            tc_tensor *q = li == 0 ? tc_gather_rows(g, xq, cls, P)
+                                   : tc_contiguous(g, tc_nn_linear_fwd(g, &xa->q, tc_nn_layernorm_fwd(g, &b->lnc, h0)));
             h0 = tc_add(g, h0, tc_nn_linear_fwd(g, &xa->proj, cross_groups(g, q, ku, vu, pg, nu, xa->heads)));
             h0 = tc_add(g, h0, tc_nn_ffn_fwd(g, &b->ffn, tc_nn_layernorm_fwd(g, &b->ln2, h0)));
         }
