@@ -122,7 +122,7 @@ int main(int argc, char **argv) {
     double mi = ti[reps / 2], mt = tt[reps / 2];
     double ri = do_img ? Bi / mi : 0, rt = do_txt ? Bt / mt : 0;
     printf("bench_embed_v2: opt-v2-base, images %d×3×%d×%d, texts %d×%d, threads %d (%s)\n", Bi, S, S, Bt, T,
-           threads, op_par ? "one graph, threaded ops" : "batch helpers: slices in parallel");
+           threads, op_par ? "one graph, threaded ops" : "batch helpers: one slice per thread");
     printf("  image: median %.1f ms (best %.1f) = %.2f images/s, %.0f CPU-ms/image   [e0 %.6f]\n", mi * 1e3, ti[0] * 1e3, ri, cpi,
            check_i);
     printf("  text:  median %.1f ms (best %.1f) = %.2f texts/s, %.1f CPU-ms/text    [e0 %.6f]\n", mt * 1e3, tt[0] * 1e3, rt, cpt,
