@@ -187,6 +187,12 @@ int main(void) {
         tc_model_free(&back);
     }
 
+    /* info reads the zero-shot rule back from the written weights */
+    snprintf(args, sizeof args, "info --json %s", dir);
+    rc = run(args, &out);
+    TC_CHECK(rc == 0 && strstr(out, "zero-shot") && strstr(out, "\"cross encoder\""), "info: %d %s", rc, out);
+    free(out);
+
     /* a missing tensor: named, nothing written */
     snprintf(args, sizeof args, "convert --from %s --config %s --vocab %s --to %s", ck_missing, cfg_path, vocab, dir_bad);
     rc = run(args, &out);

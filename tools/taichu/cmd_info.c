@@ -43,6 +43,18 @@ static double activation_bytes(const tc_model_config *c) {
     return 4.0 * f;
 }
 
+/* v1: 1 when rank_output equals ITM row 2 (a pretrained model: zero-shot retrieval score), 0 when it is a
+ * trained rank head, -1 when it cannot be told (absent, not F32). Reads the two small tensors from the map. */
+static int v1_zero_shot(const tc_tensor_file *f, int D) {
+    const tc_io_tensor *iw = tc_tensor_file_find(f, "itm_output.weight"), *ib = tc_tensor_file_find(f, "itm_output.bias");
+    const tc_io_tensor *rw = tc_tensor_file_find(f, "rank_output.weight"), *rb = tc_tensor_file_find(f, "rank_output.bias");
+    if (!iw || !ib || !rw || !rb || iw->dtype != TC_DT_F32 || ib->dtype != TC_DT_F32 || rw->dtype != TC_DT_F32 ||
+        rb->dtype != TC_DT_F32 || iw->numel < 3L * D || ib->numel < 3 || rw->numel != D || rb->numel != 1)
+        return -1;
+    return memcmp((const float *)iw->data + 2L * D, rw->data, sizeof(float) * (size_t)D) == 0 &&
+           memcmp((const float *)ib->data + 2, rb->data, sizeof(float)) == 0;
+}
+
 static void human(char *buf, size_t n, double bytes) {
     const char *u[] = {"B", "KB", "MB", "GB", "TB"};
     int i = 0;
@@ -90,6 +102,11 @@ static int run_info(int argc, char **argv) {
     human(ps, sizeof ps, 2 * w + act);
     human(fs, sizeof fs, bytes_file);
     int vqa_dec = c.arch == TC_ARCH_V2 && per[6] > 0;
+    int zs = c.arch == TC_ARCH_V1 ? v1_zero_shot(&f, c.hidden_size) : -1;
+    const char *score = c.arch == TC_ARCH_V2 ? "itm_head_two class 1"
+                        : zs == 1            ? "rank_output = ITM row 2 (zero-shot, pretrained)"
+                        : zs == 0            ? "rank_output (retrieval fine-tuned)"
+                                             : "unknown";
     int np = tc_model_config_num_patches(&c);
     if (json) {
         cJSON *d = cJSON_CreateObject();
@@ -119,6 +136,8 @@ static int run_info(int argc, char **argv) {
             if (per[k] > 0) cJSON_AddNumberToObject(pm, modules[k], per[k]);
         cJSON_AddNumberToObject(pm, "total", total);
         cJSON_AddNumberToObject(d, "tensors", f.n);
+        cJSON_AddStringToObject(d, "itm_score", score);
+        cJSON_AddBoolToObject(d, "vqa_decoder", c.arch == TC_ARCH_V1 || vqa_dec);
         cJSON *mem = cJSON_AddObjectToObject(d, "memory_bytes");
         cJSON_AddNumberToObject(mem, "file", bytes_file);
         cJSON_AddNumberToObject(mem, "fp32_weights", w);
@@ -146,6 +165,7 @@ static int run_info(int argc, char **argv) {
             printf("  text encoder %d layers; ITC dim %d; VQA decoder %s (width %d, %d+%d layers, vocab %d)\n",
                    c.text_num_layers, c.itc_dim, vqa_dec ? "present" : "absent", c.dec_hidden_size,
                    c.dec_num_layers, c.dec_num_layers, c.txt_dec_vocab_size);
+        printf("  ITM retrieval score: %s\n", score);
         printf("  parameters: %.0f in %d tensors (file %s)\n", total, f.n, fs);
         for (int k = 0; modules[k]; k++)
             if (per[k] > 0) printf("    %-14s %14.0f  %5.1f%%\n", modules[k], per[k], 100.0 * per[k] / total);
