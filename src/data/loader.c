@@ -58,13 +58,14 @@ tc_loader_cfg tc_loader_cfg_v2(int image_size, int max_text_len) {
     c.seed = 42;
     c.cache_mb = 1024;
     c.prefetch = 2;
+    c.dynamic_pad = 1;
     return c;
 }
 
 int tc_batch_alloc(tc_batch *b, int B, int T, int S) {
     memset(b, 0, sizeof *b);
     if (B <= 0 || T <= 0 || S <= 0) return tc_error_set("loader: batch shape B=%d T=%d S=%d must be positive", B, T, S);
-    b->B = B; b->T = T; b->S = S; b->cap = B;
+    b->B = B; b->T = T; b->S = S; b->cap = B; b->cap_t = T;
     b->ids = tc_xmalloc(sizeof(int32_t) * (size_t)B * (size_t)T);
     b->valid = tc_xmalloc(sizeof(float) * (size_t)B * (size_t)T);
     b->pixels = tc_xmalloc(sizeof(float) * (size_t)B * 3 * (size_t)S * (size_t)S);
@@ -122,7 +123,13 @@ static int sample_pixels(tc_loader *L, const tc_image *img, uint64_t key, int ro
     return rc;
 }
 
-static int write_text(tc_loader *L, const tc_sample *s, int32_t *ids, float *valid, char *err, size_t errcap) {
+static int text_len(const tc_loader *L, const tc_sample *s) {
+    const tc_ds_caption_item *it = &L->ds->items[s->item];
+    int n = s->cap >= 0 && s->cap < it->ncap ? it->caps[s->cap].n : 0;
+    return (n < L->cfg.max_text_len ? n : L->cfg.max_text_len) + 2;
+}
+
+static int write_text(tc_loader *L, const tc_sample *s, int T, int32_t *ids, float *valid, char *err, size_t errcap) {
     const tc_ds_caption_item *it = &L->ds->items[s->item];
     if (s->cap < 0 || s->cap >= it->ncap) {
         snprintf(err, errcap, "loader: image \"%s\" has no caption %d (%d captions)", it->image_rel, s->cap, it->ncap);
@@ -130,8 +137,8 @@ static int write_text(tc_loader *L, const tc_sample *s, int32_t *ids, float *val
     }
     const tc_ds_ids *cap = &it->caps[s->cap];
     int n = cap->n < L->cfg.max_text_len ? cap->n : L->cfg.max_text_len;
-    memset(ids, 0, sizeof(int32_t) * (size_t)L->T);
-    memset(valid, 0, sizeof(float) * (size_t)L->T);
+    memset(ids, 0, sizeof(int32_t) * (size_t)T);
+    memset(valid, 0, sizeof(float) * (size_t)T);
     ids[0] = L->cfg.cls_id;
     for (int t = 0; t < n; t++) ids[1 + t] = cap->v[t];
     ids[1 + n] = L->cfg.sep_id;
@@ -143,7 +150,13 @@ static int write_text(tc_loader *L, const tc_sample *s, int32_t *ids, float *val
  * unlocked). err gets the message on failure. */
 static int build(tc_loader *L, uint64_t key, const tc_sample *req, int B, tc_batch *out, int *skipped,
                  char *first_skip, size_t cap) {
-    const int T = L->T, S = L->S;
+    const int S = L->S;
+    int T = L->T;
+    if (L->cfg.dynamic_pad) { /* over every requested sample, so a skip_bad substitute always fits */
+        T = 2;
+        for (int i = 0; i < B; i++)
+            if (req[i].item >= 0 && req[i].item < L->ds->n && text_len(L, &req[i]) > T) T = text_len(L, &req[i]);
+    }
     size_t plane = 3 * (size_t)S * (size_t)S;
     out->B = B; out->T = T; out->S = S; out->key = key;
     tc_image tmp = {0, 0, NULL};
@@ -169,7 +182,7 @@ static int build(tc_loader *L, uint64_t key, const tc_sample *req, int B, tc_bat
                 (*skipped)++;
                 continue;
             }
-            if (write_text(L, &s, out->ids + (size_t)i * T, out->valid + (size_t)i * T, first_skip, cap)) return -1;
+            if (write_text(L, &s, T, out->ids + (size_t)i * T, out->valid + (size_t)i * T, first_skip, cap)) return -1;
             out->samples[i] = s;
             ok = 1;
         }
@@ -356,8 +369,8 @@ const tc_batch *tc_loader_get(tc_loader *L, uint64_t key, const tc_sample *s, in
 }
 
 int tc_loader_build(tc_loader *L, uint64_t key, const tc_sample *s, int B, tc_batch *out) {
-    if (B <= 0 || B > out->cap || out->T != L->T || out->S != L->S)
-        return tc_error_set("loader: batch storage holds %d rows of T=%d, S=%d; %d rows of T=%d, S=%d asked", out->cap, out->T,
+    if (B <= 0 || B > out->cap || out->cap_t < L->T || out->S != L->S)
+        return tc_error_set("loader: batch storage holds %d rows of T=%d, S=%d; %d rows of T=%d, S=%d asked", out->cap, out->cap_t,
                             out->S, B, L->T, L->S);
     int skipped = 0;
     char first[512] = "";

@@ -14,8 +14,8 @@
  *   - Bad images: with skip_bad, an image that fails to decode is replaced by the next good sample of the
  *     list (counted in skipped, first message kept); without it the batch fails with the decoder's message.
  *
- * Text rows are "[CLS] ids[:max_text_len] [SEP]" padded with 0 to T = max_text_len + 2, valid = 1 on the
- * real tokens. Pixels are CHW float, normalised with prep's statistics. */
+ * Text rows are "[CLS] ids[:max_text_len] [SEP]" padded with 0 to T = max_text_len + 2 (or, with
+ * dynamic_pad, to the longest row of the batch), valid = 1 on the real tokens. Pixels are CHW float, normalised with prep's statistics. */
 #ifndef TC_DATA_LOADER_H
 #define TC_DATA_LOADER_H
 
@@ -36,6 +36,7 @@ typedef struct tc_loader_cfg {
     size_t cache_mb;         /* decode every image once into memory when the set fits (0: never cache) */
     int prefetch;            /* queue depth of the background worker (0: no thread, everything inline) */
     int skip_bad;
+    int dynamic_pad;         /* 1: pad text only to the longest caption of the batch (T varies per batch) */
 } tc_loader_cfg;
 
 /* v2 pretraining defaults for an S-pixel model: eval-style geometry (no augmentation: the built-in captions
@@ -51,7 +52,7 @@ typedef struct tc_batch {
     float *pixels;           /* [B, 3, S, S] */
     tc_sample *samples;      /* [B] what was actually loaded (after skip_bad substitutions) */
     uint64_t key;
-    int cap;                 /* rows allocated (tc_batch_alloc) */
+    int cap, cap_t;          /* rows and text length allocated (tc_batch_alloc) */
 } tc_batch;
 
 typedef struct tc_loader tc_loader;
@@ -81,6 +82,6 @@ typedef struct tc_loader_stats {
 } tc_loader_stats;
 void tc_loader_get_stats(tc_loader *L, tc_loader_stats *out);
 
-int tc_loader_T(const tc_loader *L);  /* max_text_len + 2 */
+int tc_loader_T(const tc_loader *L);  /* max_text_len + 2: the longest T a batch can have */
 
 #endif

@@ -33,6 +33,7 @@ typedef struct pt_cfg {
     unsigned long long seed;
     /* taichu's own keys */
     int sum_tasks, augment, accum, eval_images;
+    int text_len;               /* > 0: the model's max_text_len for a fresh model (word pieces) */
     long ckpt_every, eval_every;
     tc_mlm_mode mlm_mode;
     tc_itm_neg itm_neg;
@@ -178,6 +179,7 @@ static int parse_cfg(const char *path, pt_cfg *c, char **json_out) {
     rc |= get_bool(root, "augment", path, &c->augment);
     v = c->accum; rc |= get_int(root, "gradient_accumulation", path, 1, 1 << 16, &v); c->accum = (int)v;
     v = c->eval_images; rc |= get_int(root, "eval_images", path, 0, 1 << 24, &v); c->eval_images = (int)v;
+    v = c->text_len; rc |= get_int(root, "max_text_len", path, 0, 4096, &v); c->text_len = (int)v;
     rc |= get_int(root, "ckpt_every", path, 0, 1L << 40, &c->ckpt_every);
     rc |= get_int(root, "eval_every", path, 0, 1L << 40, &c->eval_every);
     char s[32] = "";
@@ -229,6 +231,10 @@ static int model_config_for(const pt_cfg *c, const tc_pretrain_opts *o, int ds_v
         mc->vocab_size = ds_vocab;
         mc->txt_dec_vocab_size = ds_vocab;
     }
+    if (c->text_len > 0) mc->max_text_len = c->text_len;
+    if (mc->max_text_len + 2 > mc->max_position_embeddings)
+        return tc_error_set("%s: field \"max_text_len\" (%d) + 2 exceeds the model's max_position_embeddings (%d)",
+                            o->config ? o->config : "config", mc->max_text_len, mc->max_position_embeddings);
     return tc_model_config_validate(mc, "model config");
 }
 
