@@ -28,6 +28,17 @@ grep -q '"texts":[[:space:]]*30,' "$T/ret.json" || fail "retrieval: text count"
 table=$("$TAICHU" eval retrieval --model "$M" --data "$X/flickr30k_test_zh_token.json" --limit 6 --k-test 4 2>/dev/null)
 grep -Eq '\| IR@1 +\| IR@5 +\| IR@10 +\| TR@1 +\| TR@5 +\| TR@10 +\| mean' <<<"$table" || fail "retrieval table: $table"
 grep -q 'IR = text->image' <<<"$table" || fail "retrieval naming line: $table"
+# the saved score matrices give the same recalls through taichu score retrieval (same tie rule)
+"$TAICHU" eval retrieval --model "$M" --data "$X/flickr30k_test_zh_token.json" --limit 6 --k-test 4 \
+    --save-scores "$T/s" --json >"$T/ret2.json" 2>/dev/null || fail "retrieval --save-scores"
+sc=$("$TAICHU" score retrieval --i2t "$T/s_i2t.npy" --t2i "$T/s_t2i.npy" --txt2img "$T/s_txt2img.npy" \
+     --ties argsort --json)
+for k in img_r1 img_r5 img_r10 txt_r1 txt_r5 txt_r10 r_mean; do
+    a=$(grep -o "\"$k\":[^,}]*" <<<"$sc" | sed 's/.*:[[:space:]]*//')
+    b=$(grep -o "\"$k\":[^,}]*" "$T/ret2.json" | sed 's/.*:[[:space:]]*//')
+    [ -n "$a" ] && awk -v a="$a" -v b="$b" 'BEGIN { d = a - b; exit !(d < 1e-9 && d > -1e-9) }' \
+        || fail "retrieval $k: eval $b, score $a"
+done
 # the v1 protocol needs an opt-v1 model
 if "$TAICHU" eval retrieval --model "$M" --data "$X/flickr30k_test_zh_token.json" --protocol v1 2>"$T/err"; then
     fail "v1 protocol on an opt-v2 model accepted"

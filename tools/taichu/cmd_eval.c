@@ -1,6 +1,6 @@
 /* taichu eval: model-driven evaluation with the original protocols (docs/metrics.md, "Evaluation commands").
  *   taichu eval retrieval --model DIR --data TEST.json [--images ROOT] [--protocol v2|v1] [--k-test 128]
- *                         [--limit N] [--ties RULE] [--json] [--out FILE]
+ *                         [--limit N] [--ties RULE] [--save-scores PREFIX] [--json] [--out FILE]
  *   taichu eval caption   --model DIR --data TEST.json --gt GT.json [--images ROOT] [--beam K] [--batch N]
  *                         [--out PRED.json] [--json]
  *   taichu eval vqa       --model DIR --data VQA.json [--gt FM-IQA.json] [--images ROOT] [--beam K]
@@ -19,6 +19,7 @@
 #include "eval/caption_score.h"
 #include "eval/protocol_model.h"
 #include "eval/recall.h"
+#include "io/npy.h"
 #include "model/infer.h"
 
 #include <cJSON.h>
@@ -69,7 +70,7 @@ static char *metric_path(const char *pred) {
 }
 
 typedef struct eval_args {
-    const char *model, *data, *images, *gt, *protocol, *out, *ties;
+    const char *model, *data, *images, *gt, *protocol, *out, *ties, *save_scores;
     int k_test, limit, batch, pair_batch, beam, max_len, threads;
     bool json, no_progress;
 } eval_args;
@@ -118,6 +119,23 @@ static int eval_retrieval(const eval_args *ea, tc_infer *m, const char *img_root
     tc_retrieval_scores r;
     int status = 0;
     if (rc == 0) rc = tc_retrieval_recall(i2t, t2i, n_img, n_txt, txt2img, rule, &r);
+    if (rc == 0 && ea->save_scores) {
+        /* PREFIX_i2t.npy [images x texts], PREFIX_t2i.npy [texts x images], PREFIX_txt2img.npy: the inputs of
+         * `taichu score retrieval` */
+        size_t pl = strlen(ea->save_scores) + 16;
+        char *path = tc_xmalloc(pl);
+        int64_t s_it[2] = {n_img, n_txt}, s_ti[2] = {n_txt, n_img}, s_map[1] = {n_txt};
+        int64_t *map = tc_xmalloc(sizeof(int64_t) * (size_t)n_txt);
+        for (int k = 0; k < n_txt; k++) map[k] = txt2img[k];
+        snprintf(path, pl, "%s_i2t.npy", ea->save_scores);
+        rc = tc_npy_write_f32(path, i2t, 2, s_it);
+        snprintf(path, pl, "%s_t2i.npy", ea->save_scores);
+        if (rc == 0) rc = tc_npy_write_f32(path, t2i, 2, s_ti);
+        snprintf(path, pl, "%s_txt2img.npy", ea->save_scores);
+        if (rc == 0) rc = tc_npy_write_i64(path, map, 1, s_map, "<i8");
+        free(map);
+        free(path);
+    }
     if (rc != 0) {
         status = tc_cli_fail();
     } else {
@@ -349,6 +367,7 @@ static int run_eval(int argc, char **argv) {
         {"batch", TC_ARG_INT, &ea.batch, "N", "images / texts per forward pass (16)", NULL},
         {"pair-batch", TC_ARG_INT, &ea.pair_batch, "N", "retrieval: pairs per fusion / cross-encoder pass (v2 128, v1 64)", NULL},
         {"out", TC_ARG_STR, &ea.out, "FILE", "retrieval: results JSON; caption / vqa: predictions JSON (default caption_pred.json / vqa_pred.json), scores beside as *_metric.json", NULL},
+        {"save-scores", TC_ARG_STR, &ea.save_scores, "PREFIX", "retrieval: also write PREFIX_i2t.npy, PREFIX_t2i.npy, PREFIX_txt2img.npy (for taichu score retrieval)", NULL},
         {"json", TC_ARG_FLAG, &ea.json, NULL, "print the results as JSON", NULL},
         {"no-progress", TC_ARG_FLAG, &ea.no_progress, NULL, "no progress bars", NULL},
         {"threads", TC_ARG_INT, &ea.threads, "N", "worker threads (default: all cores)", "TAICHU_THREADS"},
