@@ -134,8 +134,55 @@ static void test_tiny_preset(void) {
     tc_model_free(&m);
 }
 
+/* the task helpers equal their compositions; zero-shot rank = ITM class 2 */
+static void test_helpers(void) {
+    v1_fixture f;
+    if (v1_fixture_open(&f) != 0) {
+        TC_CHECK(0, "cannot open the opt-v1 fixture");
+        return;
+    }
+    tc_model *m = &f.m;
+    tc_opt_v1 *v = tc_opt_v1_of(m);
+    int B = f.B, N = v->n_patches;
+    tc_graph *g = tc_graph_new();
+    tc_graph_set_mode(g, 0, 0, 0, 0);
+    tc_opt_v1_rank_from_itm(m);
+    tc_tensor *itm = NULL, *rank = tc_opt_v1_match(g, m, f.ids, f.txt_valid, B, f.Tt, f.patches, &itm);
+    TC_CHECK(rank && itm, "%s", tc_error_get());
+    /* the same by hand: text + image (row 0), no audio */
+    tc_tensor *t = tc_opt_v1_text_embed(g, m, f.ids, f.txt_valid, B, f.Tt);
+    tc_tensor *e = tc_opt_v1_img_embed(g, m, tc_opt_v1_vit(g, m, f.patches, B, N + 1), TC_V1_MASK_ROW0, NULL);
+    float *cv;
+    tc_tensor *x = tc_opt_v1_gather(g, t, f.txt_valid, e, N, NULL, NULL, &cv, NULL);
+    tc_tensor *itm2 = tc_opt_v1_itm(g, m, tc_opt_v1_pooler(g, m, tc_opt_v1_encoder(g, m, x, cv)));
+    if (rank && itm) {
+        TC_CHECK_ARRAY_CLOSE("match itm", itm->data, itm2->data, B * TC_OPT_V1_ITM_CLASSES, 1e-6, 1e-6);
+        for (int b = 0; b < B; b++)
+            TC_CHECK_CLOSE(rank->data[b], itm->data[b * TC_OPT_V1_ITM_CLASSES + TC_OPT_V1_ZERO_SHOT_CLASS], 1e-5, 1e-5);
+    }
+    /* VQA: question = the text ids without [CLS]/[SEP] here simply the fixture ids; by hand vs helper */
+    tc_beam_cfg c = tc_beam_cfg_default();
+    c.beam = 2, c.max_len = 7;
+    int32_t a[2 * 8], b2[2 * 8];
+    TC_CHECK(tc_opt_v1_vqa(g, m, f.ids, f.txt_valid, B, f.Tt, f.patches, TC_V1_MASK_NONE, &c, a, NULL) == 0, "%s",
+             tc_error_get());
+    tc_graph_reset(g);
+    t = tc_opt_v1_text_embed(g, m, f.ids, f.txt_valid, B, f.Tt);
+    e = tc_opt_v1_img_embed(g, m, tc_opt_v1_vit(g, m, f.patches, B, N + 1), TC_V1_MASK_NONE, NULL);
+    x = tc_opt_v1_gather(g, t, f.txt_valid, e, N, NULL, NULL, &cv, NULL);
+    tc_tensor *mem = tc_decoder_memory(g, &v->txt_dec, tc_opt_v1_encoder(g, m, x, cv), cv);
+    TC_CHECK(tc_beam_search(g, &v->txt_dec, mem, cv, &c, b2, NULL, NULL) == 0, "%s", tc_error_get());
+    for (int i = 0; i < B * 8; i++) TC_CHECK(a[i] == b2[i], "vqa ids[%d] %d vs %d", i, a[i], b2[i]);
+    int32_t bad[2] = {1, -1};
+    TC_CHECK(tc_opt_v1_vqa(g, m, bad, NULL, 1, 2, f.patches, TC_V1_MASK_NONE, &c, a, NULL) != 0, "bad id accepted");
+    TC_CHECK(tc_opt_v1_match(g, m, bad, NULL, 1, 2, f.patches, NULL) == NULL, "bad id accepted");
+    tc_graph_free(g);
+    v1_fixture_close(&f);
+}
+
 int main(void) {
     test_padding_invisible();
+    test_helpers();
     test_tiny_preset();
     return tc_test_summary("opt_v1_batch");
 }

@@ -409,3 +409,38 @@ int tc_opt_v1_caption(tc_graph *g, tc_model *m, const float *patches, int B, con
     tc_tensor *mem = tc_decoder_memory(g, &v->txt_dec, h, NULL);
     return tc_beam_search(g, &v->txt_dec, mem, NULL, cfg, ids, scores, NULL);
 }
+
+/* ------------------------------------------------------------------------------------------ matching, VQA */
+
+/* text (+ its encoder-side validity) and image -> H over the compact [text | N patches] sequence */
+static tc_tensor *text_image(tc_graph *g, tc_model *m, const int32_t *ids, const float *valid, int B, int Tt,
+                             const float *patches, tc_v1_mask mask, float **valid_out) {
+    tc_opt_v1 *v = tc_opt_v1_of(m);
+    tc_tensor *t = tc_opt_v1_text_embed(g, m, ids, valid, B, Tt);
+    tc_tensor *f = t ? tc_opt_v1_vit(g, m, patches, B, v->n_patches + 1) : NULL;
+    if (!f) return NULL;
+    tc_tensor *e = tc_opt_v1_img_embed(g, m, f, mask, NULL);
+    tc_tensor *x = tc_opt_v1_gather(g, t, valid, e, v->n_patches, NULL, NULL, valid_out, NULL);
+    return x ? tc_opt_v1_encoder(g, m, x, *valid_out) : NULL;
+}
+
+tc_tensor *tc_opt_v1_match(tc_graph *g, tc_model *m, const int32_t *ids, const float *valid, int B, int Tt,
+                           const float *patches, tc_tensor **itm) {
+    float *cv;
+    tc_tensor *h = text_image(g, m, ids, valid, B, Tt, patches, TC_V1_MASK_ROW0, &cv);
+    if (!h) return NULL;
+    tc_tensor *p = tc_opt_v1_pooler(g, m, h);
+    if (itm) *itm = tc_opt_v1_itm(g, m, p);
+    return tc_opt_v1_rank(g, m, p);
+}
+
+int tc_opt_v1_vqa(tc_graph *g, tc_model *m, const int32_t *q_ids, const float *q_valid, int B, int Tq,
+                  const float *patches, tc_v1_mask mask, const tc_beam_cfg *cfg, int32_t *ids, float *scores) {
+    tc_opt_v1 *v = tc_opt_v1_of(m);
+    tc_graph_reset(g);
+    float *cv;
+    tc_tensor *h = text_image(g, m, q_ids, q_valid, B, Tq, patches, mask, &cv);
+    if (!h) return -1;
+    tc_tensor *mem = tc_decoder_memory(g, &v->txt_dec, h, cv);
+    return tc_beam_search(g, &v->txt_dec, mem, cv, cfg, ids, scores, NULL); /* cv: arena, read before reset */
+}

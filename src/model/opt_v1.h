@@ -125,4 +125,16 @@ tc_tensor *tc_opt_v1_encode_image(tc_graph *g, tc_model *m, const float *patches
 int tc_opt_v1_caption(tc_graph *g, tc_model *m, const float *patches, int B, const tc_beam_cfg *cfg, int32_t *ids,
                       float *scores);
 
+/* Text–image matching (§5.1): text ids [B, Tt] ([CLS] … [SEP], valid [B, Tt] a prefix of ones) with image
+ * patches [B, N+1, Pd], mask-embedding row 0 on the image (retrieval/zero-shot), no audio -> ITM logits
+ * [B, 5] in *itm (may be NULL) and the retrieval score [B, 1] of the rank head (zero-shot: = ITM class 2 after
+ * tc_opt_v1_rank_from_itm). NULL with a message on bad input. */
+tc_tensor *tc_opt_v1_match(tc_graph *g, tc_model *m, const int32_t *ids, const float *valid, int B, int Tt,
+                           const float *patches, tc_tensor **itm);
+/* VQA (§5.3): question ids [B, Tq] (no [CLS]/[SEP]; valid prefix) + image patches -> answer ids
+ * [B][cfg.max_len + 1] (leading 0) from the text decoder, memory = question tokens + the N real patches.
+ * mask: TC_V1_MASK_NONE as inference_vqa.py, TC_V1_MASK_ROW1 as test_vqa.py's evaluation. Uses and resets g. */
+int tc_opt_v1_vqa(tc_graph *g, tc_model *m, const int32_t *q_ids, const float *q_valid, int B, int Tq,
+                  const float *patches, tc_v1_mask mask, const tc_beam_cfg *cfg, int32_t *ids, float *scores);
+
 #endif
