@@ -78,8 +78,9 @@ void tc_dec_cache_free(tc_dec_cache *c);
 /* Row r of the cache takes over the history of row src[r] (beam re-ordering), for all held positions. */
 void tc_dec_cache_reorder(tc_dec_cache *c, const int *src);
 /* Feed token ids[n] at position c->t for every row, append to the cache and return the log-probabilities
- * [n, V] of the next token (in g's arena; the caller resets g between steps). NULL with a message when the
- * cache is full or an id is out of range. */
+ * [n, V] of the next token (contiguous, in g's arena; the caller resets g between steps). NULL with a message
+ * when the cache is full or an id is out of range. Inference only: its linear layers stream each weight row
+ * once for up to 4 rows (no GEMM packing per token) and record no backward. */
 tc_tensor *tc_dec_step(tc_graph *g, tc_decoder *dd, tc_dec_cache *c, const int32_t *ids);
 
 #endif
