@@ -75,6 +75,9 @@ grep -q "missing.json" "$T/err" || fail "missing data: $(cat "$T/err")"
 echo '[{"image": "synth/synth_000001.jpg", "caption": [[1, 2]]' >"$T/broken.json"
 if "$TAICHU" eval retrieval --model "$M" --data "$T/broken.json" 2>"$T/err"; then fail "broken JSON accepted"; fi
 grep -q "broken.json" "$T/err" || fail "broken JSON: $(cat "$T/err")"
+echo '[]' >"$T/empty.json"
+if "$TAICHU" eval retrieval --model "$M" --data "$T/empty.json" 2>"$T/err"; then fail "empty data accepted"; fi
+grep -q "empty.json: no images" "$T/err" || fail "empty data: $(cat "$T/err")"
 echo '[{"image": "nope/x.jpg", "caption": [[1, 2]]}]' >"$T/noimg.json"
 if "$TAICHU" eval retrieval --model "$M" --data "$T/noimg.json" --images "$T/d/image" 2>"$T/err"; then
     fail "missing image accepted"

@@ -94,6 +94,10 @@ static int eval_retrieval(const eval_args *ea, tc_infer *m, const char *img_root
     dso.vocab_size = m->m.cfg.vocab_size;
     tc_ds_captions caps;
     if (tc_ds_load_captions(ea->data, img_root, TC_DS_CAPS_SOME, &dso, &caps)) return tc_cli_fail();
+    if (caps.n == 0) {
+        tc_ds_captions_free(&caps);
+        return tc_error_set("%s: no images to evaluate", ea->data), tc_cli_fail();
+    }
     int n_img = caps.n;
     if (ea->limit > 0 && ea->limit < n_img) n_img = ea->limit;
     int n_txt = 0;
@@ -251,6 +255,10 @@ static int eval_caption(const eval_args *ea, tc_infer *m, const char *img_root) 
     dso.vocab_size = m->m.cfg.vocab_size;
     tc_ds_captions caps;
     if (tc_ds_load_captions(ea->data, img_root, TC_DS_CAPS_OPTIONAL, &dso, &caps)) return tc_cli_fail();
+    if (caps.n == 0) {
+        tc_ds_captions_free(&caps);
+        return tc_error_set("%s: no images to caption", ea->data), tc_cli_fail();
+    }
     int n = caps.n;
     if (ea->limit > 0 && ea->limit < n) n = ea->limit;
     const char **paths = tc_xmalloc(sizeof(char *) * (size_t)(n + 1));
@@ -290,6 +298,10 @@ static int eval_vqa(const eval_args *ea, tc_infer *m, const char *img_root) {
     dso.vocab_size = m->m.cfg.vocab_size;
     tc_ds_vqa q;
     if (tc_ds_load_vqa(ea->data, img_root, !ea->gt, &dso, &q)) return tc_cli_fail();
+    if (q.n == 0) {
+        tc_ds_vqa_free(&q);
+        return tc_error_set("%s: no questions", ea->data), tc_cli_fail();
+    }
     int n = q.n;
     if (ea->limit > 0 && ea->limit < n) n = ea->limit;
     const char **paths = tc_xmalloc(sizeof(char *) * (size_t)(n + 1));
