@@ -217,6 +217,9 @@ int tc_finetune_run(const tc_finetune_opts *o) {
     if (o->ckpt_every >= 0) tc.ckpt_every = o->ckpt_every;
     tc.progress = o->progress;
     tc.handle_signals = 1;
+    tc.on_step = o->on_step;
+    tc.on_step_user = o->on_step_user;
+    if (o->n_new) *o->n_new = n_new;
     tc_dist dist;
     tc_dist_init(&dist, NULL, NULL);
     if (dist.rank == 0 && !o->resume)
@@ -236,6 +239,8 @@ int tc_finetune_run(const tc_finetune_opts *o) {
         if (rc == 0 && ft.neg_pairs)
             printf("finetune retrieval: %ld negative pairs, %ld sharing the positive's image\n", ft.neg_pairs, ft.neg_same_image);
     }
+    if (o->neg_pairs) *o->neg_pairs = ft.neg_pairs;
+    if (o->neg_same_image) *o->neg_same_image = ft.neg_same_image;
     tc_dist_finalize(&dist);
     if (o->task == TC_FT_RETRIEVAL && v2) tc_v2_tasks_free(&vt);
     tc_ft_task_free(&ft);

@@ -25,6 +25,13 @@ typedef struct tc_finetune_opts {
                                 the init checkpoint lacks it */
     unsigned long long seed;
     int progress;            /* trainer progress mode (-1 auto) */
+    /* optional: called on every rank after each step (tests, monitors); see tc_trainer_cfg */
+    void (*on_step)(void *user, const tc_step_record *r);
+    void *on_step_user;
+    /* optional out: v1 retrieval negatives drawn and how many shared the positive's image (must be 0);
+     * parameters of the model that the init checkpoint lacked (initialised fresh) */
+    long *neg_pairs, *neg_same_image;
+    int *n_new;
 } tc_finetune_opts;
 
 /* Defaults: seed 42, everything else "use the task's default". */
