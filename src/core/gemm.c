@@ -74,19 +74,38 @@ static void scale_c(int M, int N, float beta, float *C, int ldc) {
     }
 }
 
+/* C = beta·C + bias (row broadcast) over M×N, the part of C that does not depend on the product. */
+static void scale_c_bias(int M, int N, float beta, float *C, int ldc, const float *bias) {
+    scale_c(M, N, beta, C, ldc);
+    for (int i = 0; i < M; i++) {
+        float *c = C + (size_t)i * ldc;
+        for (int j = 0; j < N; j++) c[j] += bias[j];
+    }
+}
+
 void tc_sgemm(int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda, const float *B,
               int ldb, float beta, float *C, int ldc) {
+    tc_sgemm_bias(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, NULL);
+}
+
+void tc_sgemm_bias(int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda, const float *B,
+                   int ldb, float beta, float *C, int ldc, const float *bias) {
     if (M <= 0 || N <= 0) return;
     if (K <= 0 || alpha == 0.0f) {
-        scale_c(M, N, beta, C, ldc);
+        if (bias) scale_c_bias(M, N, beta, C, ldc, bias);
+        else scale_c(M, N, beta, C, ldc);
         return;
     }
     if (!use_avx512(M, N, K)) {
+        if (bias) { /* OpenBLAS has no epilogue: C = beta·C + bias first, then accumulate into it */
+            scale_c_bias(M, N, beta, C, ldc, bias);
+            beta = 1.0f;
+        }
         cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans, M, N, K,
                     alpha, A, lda, B, ldb, beta, C, ldc);
         return;
     }
     int nt = 1;
     if (!omp_in_parallel() && (long)M * N * K >= GEMM_PARALLEL_MIN_MACS) nt = omp_get_max_threads();
-    tc_sgemm_avx512(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, nt);
+    tc_sgemm_avx512_bias(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias, nt);
 }

@@ -15,6 +15,12 @@
 void tc_sgemm(int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda, const float *B,
               int ldb, float beta, float *C, int ldc);
 
+/* tc_sgemm plus a row-broadcast bias: C[M,N] = alpha·op(A)·op(B) + beta·C + 1·biasᵀ (bias[N], may be NULL).
+ * The AVX-512 backend adds the bias in the micro-kernel's store, so C is written once (no pre-fill pass
+ * and no read of C when beta = 0); linear layers use it. */
+void tc_sgemm_bias(int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda, const float *B,
+                   int ldb, float beta, float *C, int ldc, const float *bias);
+
 /* Name of the backend tc_sgemm uses for a problem of this size ("openblas", "avx512", ...). */
 const char *tc_sgemm_backend(int M, int N, int K);
 

@@ -73,6 +73,7 @@ typedef struct {
     const float *A, *B;
     long lda, ldb, ldc;
     float *C;
+    const float *bias; /* [N] added to every row of C once (the pc == 0 pass), or NULL */
     int direct_b; /* B is read in place (no transpose, small M): no packing, no barriers */
     int split_n;  /* threads split the N micro-panels (else the M micro-panels) */
     int shared_b; /* M split with one B panel packed by the whole team (barriers), else private B */
@@ -243,7 +244,7 @@ TC_AVX512 static inline __attribute__((always_inline)) void kernel_body(const in
                                                                        const float *restrict b, long ldb,
                                                                        const __mmask16 *m, float *restrict c,
                                                                        long ldc, int rows, float alpha, float beta,
-                                                                       prefetch_cursor *pf) {
+                                                                       const float *bias, prefetch_cursor *pf) {
     __m512 acc[MR][NV];
 #pragma GCC unroll 16
     for (int i = 0; i < R; i++)
@@ -297,6 +298,10 @@ TC_AVX512 static inline __attribute__((always_inline)) void kernel_body(const in
     if (packed) *pf = cur;
     __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
     int read_c = beta != 0.0f;
+    /* bias epilogue (tc_linear): added here instead of pre-filling C, which saves a write and a read of C */
+    __m512 bb[NV];
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; v++) bb[v] = bias ? _mm512_maskz_loadu_ps(mv[v], bias + 16 * v) : _mm512_setzero_ps();
 #pragma GCC unroll 16
     for (int i = 0; i < R; i++) {
         if (i >= rows) break;
@@ -305,6 +310,7 @@ TC_AVX512 static inline __attribute__((always_inline)) void kernel_body(const in
         for (int v = 0; v < NV; v++) {
             __m512 x = _mm512_mul_ps(acc[i][v], va);
             if (read_c) x = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(mv[v], cr + 16 * v), x);
+            if (bias) x = _mm512_add_ps(x, bb[v]);
             _mm512_mask_storeu_ps(cr + 16 * v, mv[v], x);
         }
     }
@@ -312,12 +318,12 @@ TC_AVX512 static inline __attribute__((always_inline)) void kernel_body(const in
 
 typedef void (*kernel_fn)(int kc, const float *restrict a, long rsa, long csa, const float *restrict b, long ldb,
                           const __mmask16 *m, float *restrict c, long ldc, int rows, float alpha, float beta,
-                          prefetch_cursor *pf);
+                          const float *bias, prefetch_cursor *pf);
 #define DEF_KERNEL(R, P, NAME)                                                                                \
     TC_AVX512 static void NAME(int kc, const float *restrict a, long rsa, long csa, const float *restrict b,  \
                                long ldb, const __mmask16 *m, float *restrict c, long ldc, int rows,           \
-                               float alpha, float beta, prefetch_cursor *pf) {                                \
-        kernel_body(R, P, kc, a, rsa, csa, b, ldb, m, c, ldc, rows, alpha, beta, pf);                         \
+                               float alpha, float beta, const float *bias, prefetch_cursor *pf) {             \
+        kernel_body(R, P, kc, a, rsa, csa, b, ldb, m, c, ldc, rows, alpha, beta, bias, pf);                   \
     }
 #define DEF_KERNELS(R) DEF_KERNEL(R, 1, kernel_r##R) DEF_KERNEL(R, 0, kernel_direct_r##R)
 DEF_KERNELS(2)
@@ -364,6 +370,7 @@ TC_AVX512 static void gemm_thread(const gemm_prob *P, int nt, int tid, float *bs
         for (int pc = 0; pc < P->K; pc += KC) {
             int kc = P->K - pc < KC ? P->K - pc : KC;
             float beta = pc == 0 ? P->beta : 1.0f;
+            const float *bias_pc = pc == 0 ? P->bias : NULL;
             /* shared panel: the team packs it together up front. Private panels: each thread packs the
              * ones it uses lazily, during its first ic block, the kernels prefetching the next one. */
             int lazy_b = !P->direct_b && !shared_b;
@@ -400,19 +407,20 @@ TC_AVX512 static void gemm_thread(const gemm_prob *P, int nt, int tid, float *bs
                     __mmask16 m[NV];
                     for (int v = 0; v < NV; v++) m[v] = lane_mask(nr - 16 * v);
                     float *cp = P->C + (size_t)ic * P->ldc + jc + jp * NR;
+                    const float *bp_bias = bias_pc ? bias_pc + jc + jp * NR : NULL;
                     for (int ir = 0; ir < mc; ir += MR) {
                         int rows = mc - ir < MR ? mc - ir : MR;
                         if (P->direct_a) {
                             long i = ic + ir;
                             const float *ap = P->ta ? P->A + (size_t)pc * P->lda + i : P->A + (size_t)i * P->lda + pc;
                             kernel_for_rows[0][rows](kc, ap, P->ta ? 1 : P->lda, P->ta ? P->lda : 1, bp, ldbp, m,
-                                                     cp + (size_t)ir * P->ldc, P->ldc, rows, P->alpha, beta, NULL);
+                                                     cp + (size_t)ir * P->ldc, P->ldc, rows, P->alpha, beta, bp_bias, NULL);
                             continue;
                         }
                         prefetch_cursor acur = a_cursor(P, ic + ir + MR, jp == n_lo ? ic + mc : 0, pc, kc);
                         kernel_for_rows[1][rows](kc, apack + (size_t)ir * kc, 1, MR, bp, ldbp, m,
                                                  cp + (size_t)ir * P->ldc, P->ldc, rows, P->alpha, beta,
-                                                 jp == n_lo ? &acur : &bcur);
+                                                 bp_bias, jp == n_lo ? &acur : &bcur);
                         if (jp == n_lo && ir + MR < mc)
                             pack_a(P, ic + ir + MR, mc - ir - MR < MR ? mc - ir - MR : MR, pc, kc,
                                    apack + (size_t)(ir + MR) * kc);
@@ -434,8 +442,14 @@ static double split_balance(int units, int nt) {
 
 void tc_sgemm_avx512(int transA, int transB, int M, int N, int K, float alpha, const float *A, long lda,
                      const float *B, long ldb, float beta, float *C, long ldc, int nthreads) {
+    tc_sgemm_avx512_bias(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, NULL, nthreads);
+}
+
+void tc_sgemm_avx512_bias(int transA, int transB, int M, int N, int K, float alpha, const float *A, long lda,
+                          const float *B, long ldb, float beta, float *C, long ldc, const float *bias,
+                          int nthreads) {
     if (M <= 0 || N <= 0 || K <= 0) return; /* the caller handles K == 0 / alpha == 0 (pure scaling) */
-    gemm_prob P = {transA, transB, M, N, K, alpha, beta, A, B, lda, ldb, ldc, C, 0, 0, 0, 0};
+    gemm_prob P = {transA, transB, M, N, K, alpha, beta, A, B, lda, ldb, ldc, C, bias, 0, 0, 0, 0};
     /* Small M: packing B would cost as much as the multiply saves, so read it in place (needs rows). */
     P.direct_b = !transB && M <= 64;
     /* Small problems (attention per head, 64×64×64): A is used by few B micro-panels and packing it

@@ -9,6 +9,11 @@
 void tc_sgemm_avx512(int transA, int transB, int M, int N, int K, float alpha, const float *A, long lda,
                      const float *B, long ldb, float beta, float *C, long ldc, int nthreads);
 
+/* The same plus bias[N] added to every row of C in the kernel's store (bias may be NULL). */
+void tc_sgemm_avx512_bias(int transA, int transB, int M, int N, int K, float alpha, const float *A, long lda,
+                          const float *B, long ldb, float beta, float *C, long ldc, const float *bias,
+                          int nthreads);
+
 /* Micro-kernel tile and cache-block sizes, exposed for tests that want to hit every edge. */
 #ifndef TC_GEMM_MR
 #define TC_GEMM_MR 14   /* rows of the C tile (broadcasts of A) */

@@ -61,15 +61,12 @@ tc_tensor *tc_linear(tc_graph *g, tc_tensor *x, tc_tensor *w, tc_tensor *b, tc_w
     for (int i = 0; i < x->ndim; i++) shape[i] = x->shape[i];
     shape[x->ndim - 1] = N;
     tc_tensor *y = tc_new(g, x->ndim, shape);
-    if (b) { /* y = bias broadcast, then y += x·W through beta = 1 (one pass fewer than adding after) */
-#pragma omp parallel for schedule(static) if ((long)rows * N > TC_PAR_MIN)
-        for (int r = 0; r < rows; r++) memcpy(y->data + (long)r * N, b->data, (size_t)N * sizeof(float));
-    }
-    float beta = b ? 1.0f : 0.0f;
+    /* y = x·W + bias, the bias added in the GEMM's store (no pre-fill pass over y) */
+    const float *bias = b ? b->data : NULL;
     if (layout == TC_W_OUT_IN)
-        tc_sgemm(0, 1, rows, N, K, 1.0f, x->data, ldx, w->data, K, beta, y->data, N);
+        tc_sgemm_bias(0, 1, rows, N, K, 1.0f, x->data, ldx, w->data, K, 0.0f, y->data, N, bias);
     else
-        tc_sgemm(0, 0, rows, N, K, 1.0f, x->data, ldx, w->data, N, beta, y->data, N);
+        tc_sgemm_bias(0, 0, rows, N, K, 1.0f, x->data, ldx, w->data, N, 0.0f, y->data, N, bias);
     tc_node *nd = tc_record(g, linear_bw, "linear", y, x, w, b, NULL);
     if (nd) {
         nd->i[0] = rows;
