@@ -235,7 +235,7 @@ static int run_demo(int argc, char **argv) {
         {"out", TC_ARG_STR, &out, "DIR", "output folder (default ./taichu-demo)", NULL},
         {"quick", TC_ARG_FLAG, &quick_flag, NULL, "small and fast (a smoke test: ~1-2 minutes on 2 cores)", NULL},
         {"images", TC_ARG_INT, &images, "N", "images of the built-in dataset (default 4000; --quick 300)", NULL},
-        {"pretrain-steps", TC_ARG_INT, &pre_steps, "N", "pre-training steps (default 600; --quick 30)", NULL},
+        {"pretrain-steps", TC_ARG_INT, &pre_steps, "N", "pre-training steps (default 1000; --quick 30)", NULL},
         {"finetune-steps", TC_ARG_INT, &ft_steps, "N", "steps of each fine-tuning (default 300; --quick 20)", NULL},
         {"batch", TC_ARG_INT, &batch, "B", "batch size of every training stage (default 32; --quick 16)", NULL},
         {"threads", TC_ARG_INT, &threads, "N", "worker threads of every stage (default: all cores)", "TAICHU_THREADS"},
@@ -251,7 +251,7 @@ static int run_demo(int argc, char **argv) {
     tc_args_free(&a);
     quick = quick_flag;
     if (images == 0) images = quick ? 300 : 4000;
-    if (pre_steps == 0) pre_steps = quick ? 30 : 600;
+    if (pre_steps == 0) pre_steps = quick ? 30 : 1000;
     if (ft_steps == 0) ft_steps = quick ? 20 : 300;
     if (batch == 0) batch = quick ? 16 : 32;
     if (strlen(out) > 900) {
