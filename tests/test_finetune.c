@@ -11,6 +11,7 @@
 
 #include "core/error.h"
 #include "core/fileio.h"
+#include "core/threads.h"
 #include "data/synth.h"
 #include "model/opt_v1.h"
 #include "model/opt_v2.h"
@@ -105,6 +106,7 @@ static int subset(const char *src, const char *dst, int n) {
     if (!root) return -1;
     while (cJSON_GetArraySize(root) > n) cJSON_DeleteItemFromArray(root, n);
     char *out = cJSON_PrintUnformatted(root);
+    if (!out) { cJSON_Delete(root); return -1; }
     int rc = tc_write_file_atomic(dst, out, strlen(out));
     free(out);
     cJSON_Delete(root);
@@ -155,6 +157,7 @@ static void run_task(const char *root, const char *data, const char *init, tc_ft
 }
 
 int main(void) {
+    tc_set_threads(1); /* tiny models: threads only add synchronisation on a shared machine */
     char root[] = "/tmp/tc_test_finetune_XXXXXX";
     if (!mkdtemp(root)) { perror("mkdtemp"); return 1; }
     char data[1100];
