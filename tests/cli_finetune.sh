@@ -52,5 +52,8 @@ msg=$("$TAICHU" finetune caption --init "$T/nope" --data "$T/data" --out "$T/x" 
 [ $rc = 1 ] && grep -q "nope" <<<"$msg" || fail "missing model dir: rc $rc: $msg"
 msg=$("$TAICHU" finetune vqa --init "$T/v2" --data "$T/data" --train "$T/none.json" --out "$T/y" 2>&1); rc=$?
 [ $rc = 1 ] && grep -q "none.json" <<<"$msg" || fail "missing training file: rc $rc: $msg"
+# the v1 twin's text decoder has 160 ids, fewer than the synthetic vocabulary: refused up front
+msg=$("$TAICHU" finetune caption --init "$T/v1" --data "$T/data" --out "$T/z" 2>&1); rc=$?
+[ $rc = 1 ] && grep -q "outside the decoder's vocabulary (txt_dec_vocab_size 160)" <<<"$msg" || fail "decoder vocab: rc $rc: $msg"
 set -e
 echo "cli_finetune: ok"

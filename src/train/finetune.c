@@ -174,6 +174,20 @@ int tc_finetune_run(const tc_finetune_opts *o) {
         report = &caps.report;
     }
     if (rc == 0 && ds->n < 2) rc = tc_error_set("%s: %d usable entries, need at least 2", train_file, ds->n);
+    /* targets decoded by txt_output must fit its (possibly smaller) vocabulary: say so up front, naming the entry */
+    int dec_targets = o->task == TC_FT_VQA || (o->task == TC_FT_CAPTION && !v2);
+    for (int i = 0; rc == 0 && dec_targets && i < ds->n; i++) {
+        const tc_ds_ids *t = o->task == TC_FT_VQA ? &vqa.items[i].answer : NULL;
+        for (int c = 0; rc == 0 && c < (t ? 1 : ds->items[i].ncap); c++) {
+            const tc_ds_ids *x = t ? t : &ds->items[i].caps[c];
+            for (int j = 0; j < x->n; j++)
+                if (x->v[j] >= m.cfg.txt_dec_vocab_size) {
+                    rc = tc_error_set("%s: entry %d: %s id %d is outside the decoder's vocabulary (txt_dec_vocab_size %d)",
+                                      train_file, i, t ? "answer" : "caption", x->v[j], m.cfg.txt_dec_vocab_size);
+                    break;
+                }
+        }
+    }
     if (rc) { tc_ds_vqa_free(&vqa); tc_ds_captions_free(&caps); tc_ft_vqa_view_free(&view); tc_model_free(&m); return -1; }
     if (report->skipped)
         fprintf(stderr, "finetune: skipped %d bad entries of %s, first: %s\n", report->skipped, train_file, report->first_skip);
