@@ -81,20 +81,22 @@ static void test_safetensors_roundtrip(void) {
 static void test_ckpt(void) {
     float w[4] = {1, 2, 3, 4}, b[2] = {0.5f, -0.5f}, s[1] = {7};
     int64_t sw[2] = {2, 2}, sb[1] = {2};
-    const char *names[] = {"cls.predictions.decoder.weight", "uniter.pooler.dense.bias", "global_step"};
-    const float *data[] = {w, b, s};
-    int nd[] = {2, 1, 0};
-    const int64_t *shapes[] = {sw, sb, NULL};
+    const char *names[] = {"cls.predictions.decoder.weight", "uniter.pooler.dense.bias", "global_step",
+                           "uniter.img_embeddings.vit.pos_embedding"};
+    const float *data[] = {w, b, s, w};
+    int nd[] = {2, 1, 0, 2};
+    const int64_t *shapes[] = {sw, sb, NULL, sw};
     char *path = tc_path_join(tmpdir, "a.ckpt");
-    TC_CHECK(tc_ckpt_write_f32(path, names, data, nd, shapes, 3) == 0, "%s", tc_error_get());
+    TC_CHECK(tc_ckpt_write_f32(path, names, data, nd, shapes, 4) == 0, "%s", tc_error_get());
     tc_tensor_file f;
     TC_CHECK(tc_ckpt_open(path, &f) == 0, "%s", tc_error_get());
-    TC_CHECK(f.n == 3, "n = %d", f.n);
+    TC_CHECK(f.n == 4, "n = %d", f.n);
     const tc_io_tensor *t = tc_tensor_file_find(&f, "cls.predictions.decoder.weight");
     TC_CHECK(t && t->ndim == 2 && t->shape[1] == 2 && memcmp(t->data, w, sizeof w) == 0, "weight");
     const tc_io_tensor *gs = tc_tensor_file_find(&f, "global_step");
     TC_CHECK(gs && gs->ndim == 0 && gs->numel == 1, "scalar");
-    TC_CHECK(tc_ckpt_resolve_aliases(&f) == 1, "one alias added");
+    TC_CHECK(tc_ckpt_resolve_aliases(&f) == 2, "two aliases added (word table, ViT positions)");
+    TC_CHECK(tc_tensor_file_find(&f, "uniter.img_embeddings.vit.encoder_pos_embedding") != NULL, "ViT position alias");
     const tc_io_tensor *we = tc_tensor_file_find(&f, "uniter.embeddings.word_embeddings.embedding_table");
     TC_CHECK(we && we->data == tc_tensor_file_find(&f, "cls.predictions.decoder.weight")->data, "alias shares data");
     tc_tensor_file_close(&f);

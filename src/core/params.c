@@ -1,10 +1,14 @@
 /* The parameter store: every parameter's data in one 64-byte-aligned slab, gradients in a second with
  * the same layout (AdamW's m and v, allocated by the optimizer, follow the same layout too). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "core/error.h"
 #include "core/graph_internal.h"
+
+static void slab_free(float *s, size_t n);
 
 #define TC_PARAM_ALIGN 16 /* floats: every parameter starts on a 64-byte boundary */
 
@@ -16,8 +20,8 @@ void tc_params_free(tc_params *ps) {
         free(ps->p[i]);
     }
     free(ps->p);
-    free(ps->data);
-    free(ps->grad);
+    slab_free(ps->data, ps->total);
+    slab_free(ps->grad, ps->total);
     free(ps->m);
     free(ps->v);
     memset(ps, 0, sizeof *ps);
@@ -52,13 +56,26 @@ tc_tensor *tc_params_add(tc_params *ps, const char *name, int ndim, const int *s
     return &p->t;
 }
 
-static float *slab(size_t n) {
+/* The data and gradient slabs come from anonymous mmap: the kernel hands out zero pages lazily, so a
+ * slab that is never written (the gradient slab of an inference-only model) costs no memory, and creating
+ * a 1B-parameter model does not touch 2 x 4.7 GB up front. */
+static size_t slab_bytes(size_t n) {
     size_t bytes = (n ? n : 1) * sizeof(float);
-    bytes = (bytes + 63) / 64 * 64;
-    float *s = aligned_alloc(64, bytes);
-    if (!s) s = tc_xmalloc(bytes); /* never reached in practice; tc_xmalloc aborts with a message */
-    memset(s, 0, bytes);
+    return (bytes + 4095) / 4096 * 4096;
+}
+
+static float *slab(size_t n) {
+    size_t bytes = slab_bytes(n);
+    void *s = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (s == MAP_FAILED) {
+        fprintf(stderr, "taichu: out of memory (mapping a %zu-byte parameter slab)\n", bytes);
+        abort();
+    }
     return s;
+}
+
+static void slab_free(float *s, size_t n) {
+    if (s) munmap(s, slab_bytes(n));
 }
 
 void tc_params_finalize(tc_params *ps) {

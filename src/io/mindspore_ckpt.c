@@ -213,6 +213,8 @@ int tc_ckpt_resolve_aliases(tc_tensor_file *f) {
         {"cls.predictions.decoder.weight", "uniter.embeddings.word_embeddings.embedding_table"},
         {"feat_regress.weight", "uniter.img_embeddings.img_linear.weight"},
         {"audio_feat_regress.weight", "uniter.audio_embeddings.audio_linear.weight"},
+        /* spec §7.3 (MED): the ViT position table was created under the explicit name pos_embedding */
+        {"uniter.img_embeddings.vit.pos_embedding", "uniter.img_embeddings.vit.encoder_pos_embedding"},
     };
     int added = 0;
     for (size_t i = 0; i < sizeof aliases / sizeof aliases[0]; i++) {

@@ -20,6 +20,8 @@ int tc_ckpt_parse(const void *buf, size_t len, const char *name, tc_tensor_file 
  *   cls.predictions.decoder.weight -> uniter.embeddings.word_embeddings.embedding_table
  *   feat_regress.weight            -> uniter.img_embeddings.img_linear.weight
  *   audio_feat_regress.weight      -> uniter.audio_embeddings.audio_linear.weight
+ * and the ViT position table's possible stored name (spec §7.3, MED):
+ *   uniter.img_embeddings.vit.pos_embedding -> uniter.img_embeddings.vit.encoder_pos_embedding
  * Returns the number of aliases added. */
 int tc_ckpt_resolve_aliases(tc_tensor_file *f);
 
