@@ -56,4 +56,10 @@ if "$TAICHU" pretrain --config "$out/bad2.json" --data "$out/data" --out "$out/r
 fi
 grep -q 'field "train_batch_size": expected a number' "$out/err" || fail "message: $(cat "$out/err")"
 "$TAICHU" pretrain --data "$out/data" 2> /dev/null && fail "missing --out accepted"
+cp "$out/run/model_config.json" "$out/mc.json"
+if "$TAICHU" pretrain --data "$out/data" --out "$out/run" --steps 1 --preset opt-v2-base 2> "$out/err"; then
+    fail "a fresh run over an existing one accepted"
+fi
+grep -q "already holds a run with checkpoints; use --resume" "$out/err" || fail "message: $(cat "$out/err")"
+cmp -s "$out/run/model_config.json" "$out/mc.json" || fail "the existing run's model_config.json was overwritten"
 echo "cli_pretrain: ok"

@@ -391,6 +391,14 @@ int tc_pretrain_run(const tc_pretrain_opts *o) {
                             "(docs/training.md, \"Tasks and deviations\")", tc_arch_name(m.cfg.arch));
     }
     if (!o->resume) {
+        /* never overwrite the model config of an existing run (the trainer refuses it too, but later) */
+        char latest[1100];
+        snprintf(latest, sizeof latest, "%s/checkpoints/LATEST", run);
+        if (tc_file_exists(latest)) {
+            tc_model_free(&m);
+            free(cfg_json);
+            return tc_error_set("pretrain: %s already holds a run with checkpoints; use --resume %s or a new --out", run, run);
+        }
         if (tc_mkdir_p(run) || tc_model_config_save(saved_mc, &m.cfg)) { tc_model_free(&m); free(cfg_json); return -1; }
     }
 
