@@ -1,4 +1,5 @@
 #include "model/model.h"
+#include "nn/module.h"
 
 #include "core/error.h"
 #include "core/fileio.h"
@@ -64,7 +65,8 @@ int tc_model_load_dir(tc_model *m, const char *dir) {
     char *st_path = tc_path_join(dir, "model.safetensors");
     tc_model_config cfg;
     int rc = tc_model_config_load(cfg_path, &cfg);
-    if (rc == 0) rc = tc_model_create(m, &cfg, 0);
+    /* every tensor is required below, so random init would be overwritten: skip it */
+    if (rc == 0) rc = tc_model_create(m, &cfg, TC_NN_NO_INIT);
     if (rc == 0) {
         rc = tc_model_load_weights(m, st_path, 1, NULL);
         if (rc != 0) tc_model_free(m);

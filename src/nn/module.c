@@ -51,6 +51,9 @@ void tc_nn_fill(float *x, size_t n, tc_init init, uint64_t seed, uint64_t stream
 void tc_nn_finalize(tc_nn *nn, uint64_t seed) {
     tc_params *ps = nn->ps;
     tc_params_finalize(ps);
+    /* TC_NN_NO_INIT: a checkpoint is about to overwrite every value, so skip the (single-threaded, for a 1B
+     * model minutes-long) random init and leave the lazily-zeroed slab untouched. */
+    if (seed == TC_NN_NO_INIT) return;
     /* parameters registered directly with tc_params_add (not through nn) stay zero */
     for (int i = 0; i < nn->n; i++) {
         tc_param *p = ps->p[nn->index[i]];

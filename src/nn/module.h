@@ -45,7 +45,9 @@ typedef struct tc_nn {
 void tc_nn_begin(tc_nn *nn, tc_params *ps);   /* ps: tc_params_init'ed, not yet finalized */
 /* Register parameter "<printf name>" of the given shape; returns its stable tensor handle. */
 tc_tensor *tc_nn_param(tc_nn *nn, tc_init init, int ndim, const int *shape, const char *fmt, ...) TC_PRINTF(5, 6);
-/* tc_params_finalize, then initialise every parameter registered through nn. */
+/* Seed meaning "allocate but do not initialise" (every value stays 0): for models about to load a checkpoint. */
+#define TC_NN_NO_INIT UINT64_MAX
+/* tc_params_finalize, then initialise every parameter registered through nn (unless seed == TC_NN_NO_INIT). */
 void tc_nn_finalize(tc_nn *nn, uint64_t seed);
 void tc_nn_end(tc_nn *nn);   /* frees the builder (not the parameters) */
 
