@@ -55,5 +55,16 @@ msg=$("$TAICHU" finetune vqa --init "$T/v2" --data "$T/data" --train "$T/none.js
 # the v1 twin's text decoder has 160 ids, fewer than the synthetic vocabulary: refused up front
 msg=$("$TAICHU" finetune caption --init "$T/v1" --data "$T/data" --out "$T/z" 2>&1); rc=$?
 [ $rc = 1 ] && grep -q "outside the decoder's vocabulary (txt_dec_vocab_size 160)" <<<"$msg" || fail "decoder vocab: rc $rc: $msg"
+# a training entry whose image is missing stops the run, naming the file; --skip-bad goes on and counts it
+bad_file="$T/bad.json"
+first=$(grep -o '"image": *"[^"]*"' "$T/data/text/json_coco_train_zh_token_for_cap.json" | head -1)
+[ -n "$first" ] || fail "no image field in the caption training file"
+awk -v f="$first" 'BEGIN{done=0} { if (!done && index($0, f)) { sub(f, "\"image\": \"missing.jpg\""); done=1 } print }' \
+    "$T/data/text/json_coco_train_zh_token_for_cap.json" >"$bad_file"
+grep -q missing.jpg "$bad_file" || fail "could not plant a bad entry"
+msg=$("$TAICHU" finetune caption --init "$T/v2" --data "$T/data" --train "$bad_file" --out "$T/b1" --steps 1 --batch 2 2>&1); rc=$?
+[ $rc = 1 ] && grep -q "missing.jpg" <<<"$msg" || fail "bad entry without --skip-bad: rc $rc: $msg"
+msg=$("$TAICHU" finetune caption --init "$T/v2" --data "$T/data" --train "$bad_file" --out "$T/b2" --steps 1 --batch 2 --skip-bad --progress off 2>&1); rc=$?
+[ $rc = 0 ] && grep -q "skipped 1 bad entries" <<<"$msg" || fail "bad entry with --skip-bad: rc $rc: $msg"
 set -e
 echo "cli_finetune: ok"

@@ -156,7 +156,7 @@ int tc_finetune_run(const tc_finetune_opts *o) {
     snprintf(image_root, sizeof image_root, "%s/image", o->data);
     tc_ds_opts dopt = tc_ds_opts_default();
     dopt.vocab_size = m.cfg.vocab_size;
-    dopt.skip_bad = 1;
+    dopt.skip_bad = o->skip_bad;
     tc_ds_captions caps, view;
     tc_ds_vqa vqa;
     memset(&caps, 0, sizeof caps);
@@ -197,7 +197,7 @@ int tc_finetune_run(const tc_finetune_opts *o) {
     int text_len = o->task == TC_FT_VQA && v2 ? TC_V2_TASK_TEXT_LEN - 2 : m.cfg.max_text_len;
     tc_loader_cfg lc = tc_ft_loader_cfg(&m, text_len);
     lc.seed = o->seed;
-    lc.skip_bad = 1;
+    lc.skip_bad = o->skip_bad;
     tc_loader *L = tc_loader_open(ds, &lc);
     if (!L) { tc_ds_vqa_free(&vqa); tc_ds_captions_free(&caps); tc_ft_vqa_view_free(&view); tc_model_free(&m); return -1; }
 

@@ -25,6 +25,7 @@ typedef struct tc_finetune_opts {
                                 the init checkpoint lacks it */
     unsigned long long seed;
     int progress;            /* trainer progress mode (-1 auto) */
+    int skip_bad;            /* 1: drop malformed entries/unreadable images and count them; 0: stop at the first */
     /* optional: called on every rank after each step (tests, monitors); see tc_trainer_cfg */
     void (*on_step)(void *user, const tc_step_record *r);
     void *on_step_user;

@@ -14,7 +14,7 @@
 static int run_finetune(int argc, char **argv) {
     const char *data = NULL, *out = NULL, *init = NULL, *resume = NULL, *train = NULL, *progress = "auto";
     int steps = 0, batch = 0, threads = 0, warmup = -1, ckpt_every = -1, seed = 42;
-    bool rank_itm = false;
+    bool rank_itm = false, skip_bad = false;
     float lr = 0, end_lr = 0, epochs = 0, ls = -1;
     tc_arg_spec specs[] = {
         {"init", TC_ARG_STR, &init, "DIR", "model dir to start from (config.json + model.safetensors)", NULL},
@@ -30,6 +30,7 @@ static int run_finetune(int argc, char **argv) {
         {"warmup", TC_ARG_INT, &warmup, "N", "warm-up steps (default: min(1000, steps/10))", NULL},
         {"label-smoothing", TC_ARG_FLOAT, &ls, "EPS", "caption/vqa label smoothing (default: the model config's, 0.1)", NULL},
         {"rank-from-itm", TC_ARG_FLAG, &rank_itm, NULL, "v1 retrieval: start rank_output from ITM row 2 even if the model has one", NULL},
+        {"skip-bad", TC_ARG_FLAG, &skip_bad, NULL, "skip malformed entries and unreadable images (counted) instead of stopping", NULL},
         {"ckpt-every", TC_ARG_INT, &ckpt_every, "N", "checkpoint every N steps (default 1000; 0: only at the end)", NULL},
         {"seed", TC_ARG_INT, &seed, "S", "seed (data order, dropout, fresh parameters)", NULL},
         {"threads", TC_ARG_INT, &threads, "N", "worker threads", "TAICHU_THREADS"},
@@ -78,6 +79,7 @@ static int run_finetune(int argc, char **argv) {
     o.ckpt_every = ckpt_every;
     o.label_smoothing = ls;
     o.rank_from_itm = rank_itm ? 1 : 0;
+    o.skip_bad = skip_bad ? 1 : 0;
     o.seed = (unsigned long long)seed;
     o.progress = pm;
     rc = tc_finetune_run(&o);
