@@ -7,19 +7,6 @@
 
 static int tc_threads_now; /* 0 until first set */
 
-/* OpenMP waiting policy. libgomp's default lets idle team threads spin for ~300k iterations after each
- * parallel region; a training step has ~200 regions with serial work between them, so on a shared or
- * oversubscribed machine the spinning thread steals the core the main thread needs: measured 3× the CPU
- * time per step and 2.6× the wall time of OMP_WAIT_POLICY=PASSIVE (bench/README.md, bench_transformer).
- * libgomp reads the variable once, in its own constructor, so it is set from the executable's
- * .preinit_array, which the dynamic loader runs before any shared library's constructors. An explicit
- * OMP_WAIT_POLICY or GOMP_SPINCOUNT from the user always wins. (This object is linked into every program
- * that uses the engine, since tc_get_threads is called by the ops.) */
-static void tc_omp_default_wait_policy(void) {
-    if (!getenv("OMP_WAIT_POLICY") && !getenv("GOMP_SPINCOUNT")) setenv("OMP_WAIT_POLICY", "PASSIVE", 0);
-}
-__attribute__((section(".preinit_array"), used)) static void (*const tc_omp_preinit)(void) = tc_omp_default_wait_policy;
-
 int tc_set_threads(int n) {
     if (n <= 0) {
         const char *env = getenv("TAICHU_THREADS");
