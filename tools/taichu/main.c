@@ -2,7 +2,9 @@
 #include "command.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "commands.inc"
 
@@ -13,7 +15,19 @@ static void usage(FILE *out) {
     fprintf(out, "\nRun 'taichu <command> --help' for the options of a command.\n");
 }
 
+/* libgomp reads OMP_WAIT_POLICY once, when the library loads, before main. Its default lets idle worker
+ * threads spin, which on a small or shared machine steals the cores the next parallel region needs
+ * (a 2-thread training step measured 2-3x slower wall time than with PASSIVE; docs/engine.md). So when
+ * the user has not chosen a policy, choose PASSIVE and re-execute once before any thread exists. */
+static void ensure_passive_openmp(char **argv) {
+    if (getenv("OMP_WAIT_POLICY")) return;
+    setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
+    execv("/proc/self/exe", argv);
+    /* exec failed (no /proc): carry on with the default policy */
+}
+
 int main(int argc, char **argv) {
+    ensure_passive_openmp(argv);
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
