@@ -76,7 +76,15 @@ int main(void) {
     toy_init(&t, 8, 0.1f, 21);
     r.t = &t;
     toy_rm_run("kill_ref");
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     TC_CHECK(train("kill_ref", &t, &r, TC_START_FRESH) == 0, "reference: %s", tc_error_get());
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    /* Kill delays scale with how long a whole run takes on this machine (a fast machine finishes a run
+     * within fixed delays, a sanitized or loaded one never does): most kills land mid-run, every 4th
+     * round waits longer so that the run makes progress. */
+    double ref_us = (double)(t1.tv_sec - t0.tv_sec) * 1e6 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e3;
+    uint32_t short_us = (uint32_t)(ref_us / 8) + 1, long_us = (uint32_t)(ref_us / 3) + 1;
     uint32_t final_crc = state_crc(&t.m.ps);
     toy_free(&t);
     toy_rm_run("kill_ref");
@@ -97,12 +105,12 @@ int main(void) {
             if (rc) fprintf(stderr, "child: %s\n", tc_error_get());
             _exit(rc == 0 ? 0 : 1);
         }
-        /* 0..30 ms, every 4th round up to 300 ms so that the run makes progress. After KILL_ROUNDS rounds the
+        /* 0..ref/8, every 4th round up to ref/3 so that the run makes progress. After KILL_ROUNDS rounds the
          * child is left to finish: on a slow (sanitized, loaded) machine random kills alone may never let the
          * run complete, and the resume-to-completion check must not depend on machine speed. */
         int last_round = round >= KILL_ROUNDS;
         int status = 0;
-        if (!last_round) usleep((useconds_t)tc_rng_below(&rng, round % 4 == 3 ? 300000 : 30000));
+        if (!last_round) usleep((useconds_t)tc_rng_below(&rng, round % 4 == 3 ? long_us : short_us));
         if (last_round) {
             waitpid(pid, &status, 0);
         } else if (waitpid(pid, &status, WNOHANG) == 0) {
