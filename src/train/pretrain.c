@@ -404,7 +404,7 @@ int tc_pretrain_run(const tc_pretrain_opts *o) {
 
     tc_ds_opts dopt = tc_ds_opts_default();
     dopt.vocab_size = m.cfg.vocab_size;
-    dopt.skip_bad = 1;
+    dopt.skip_bad = o->skip_bad;
     tc_ds_captions ds;
     if (tc_ds_load_captions(train_file, image_root, TC_DS_CAPS_SOME, &dopt, &ds)) { tc_model_free(&m); free(cfg_json); return -1; }
     if (ds.report.skipped)
@@ -413,7 +413,7 @@ int tc_pretrain_run(const tc_pretrain_opts *o) {
     tc_loader_cfg lc = tc_loader_cfg_v2(m.cfg.train_image_size, m.cfg.max_text_len);
     lc.seed = c.seed;
     lc.augment = c.augment;
-    lc.skip_bad = 1;
+    lc.skip_bad = o->skip_bad;
     tc_loader *L = tc_loader_open(&ds, &lc);
     if (!L) { tc_ds_captions_free(&ds); tc_model_free(&m); free(cfg_json); return -1; }
 

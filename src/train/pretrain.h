@@ -22,6 +22,7 @@ typedef struct tc_pretrain_opts {
     long eval_every;         /* >= 0 overrides (-1: config) */
     int eval_images;         /* > 0 overrides (0: config) */
     int progress;            /* trainer progress mode (-1 auto) */
+    int skip_bad;            /* 1: drop malformed entries/unreadable images and count them; 0: stop at the first */
 } tc_pretrain_opts;
 
 /* Run a pre-training. 0 on success, -1 with a message, 128+signal after SIGINT/SIGTERM (checkpointed). */

@@ -15,6 +15,7 @@ static int run_pretrain(int argc, char **argv) {
     const char *progress = "auto";
     int steps = 0, batch = 0, threads = 0, warmup = -1, eval_every = -1, eval_images = 0;
     float lr = 0;
+    bool skip_bad = false;
     tc_arg_spec specs[] = {
         {"config", TC_ARG_STR, &config, "CFG.json", "task config (the original's keys; docs/config.md)", NULL},
         {"data", TC_ARG_STR, &data, "DIR", "dataset root in the v2 layout (DIR/text, DIR/image)", NULL},
@@ -30,6 +31,7 @@ static int run_pretrain(int argc, char **argv) {
         {"preset", TC_ARG_STR, &preset, "NAME", "model preset, e.g. opt-v2-tiny (overrides model_config)", NULL},
         {"threads", TC_ARG_INT, &threads, "N", "worker threads", "TAICHU_THREADS"},
         {"progress", TC_ARG_STR, &progress, "MODE", "auto | bar | lines | off", NULL},
+        {"skip-bad", TC_ARG_FLAG, &skip_bad, NULL, "skip malformed entries and unreadable images (counted) instead of stopping", NULL},
     };
     tc_args a;
     int rc = tc_args_parse(&a, "pretrain", NULL, specs, (int)(sizeof specs / sizeof specs[0]), argc, argv);
@@ -53,7 +55,8 @@ static int run_pretrain(int argc, char **argv) {
         return 2;
     }
     tc_set_threads(threads);
-    tc_pretrain_opts o = {config, data, out, init, resume, preset, steps, batch, lr, warmup, eval_every, eval_images, pm};
+    tc_pretrain_opts o = {config, data, out, init, resume, preset, steps, batch, lr, warmup, eval_every, eval_images, pm,
+                          skip_bad ? 1 : 0};
     rc = tc_pretrain_run(&o);
     if (rc > 128) return rc;
     return rc ? tc_cli_fail() : 0;
