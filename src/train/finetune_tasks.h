@@ -58,6 +58,13 @@ void tc_ft_task_free(tc_ft_task *t);
  * tasks' ITC and ITM (tc_v2_task_itc / tc_v2_task_itm) summed. */
 tc_tensor *tc_ft_task_loss(void *user, tc_graph *g, tc_train_ctx *ctx);
 
+/* The v2 caption objective (A.3) on given image states img [B, N+1, Dv] (from tc_opt_v2_vit; shared with other
+ * tasks of the step by the pre-training's text-reconstruction task): decoder rows [0] + c[:maxk] through the
+ * text encoder and the fusion with causal ∧ padding masks, the MLM head predicts c[:maxk] + [0] at every real
+ * position; label-smoothed CE (ls on the non-gold tokens, as the original), mean over the real positions. */
+tc_tensor *tc_v2_caption_lm_loss(tc_graph *g, tc_model *m, tc_tensor *img, const tc_ds_ids *const *caps, int B, int maxk,
+                                 float label_smoothing);
+
 /* The caption length L the model can take: min(TC_V2_CAPTION_MAX_LEN / v1's 30, position tables). */
 int tc_ft_caption_len(const tc_model_config *c);
 

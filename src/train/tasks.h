@@ -53,8 +53,12 @@ void tc_v2_tasks_free(tc_v2_tasks *t);
 tc_tensor *tc_v2_task_mlm(void *user, tc_graph *g, tc_train_ctx *ctx);
 tc_tensor *tc_v2_task_itc(void *user, tc_graph *g, tc_train_ctx *ctx);
 tc_tensor *tc_v2_task_itm(void *user, tc_graph *g, tc_train_ctx *ctx);
+/* TD (modality level, a taichu extension for v2): the whole caption is rebuilt from the image alone, with the
+ * captioning objective (A.3 prefix-LM through the text encoder and the fusion, label-smoothed CE); the ViT
+ * pass is shared with the other tasks of the step. */
+tc_tensor *tc_v2_task_td(void *user, tc_graph *g, tc_train_ctx *ctx);
 
-/* Task by name ("mlm", "itc", "itm"; the original's "mlmTwo" = mlm, "itmTwo" = all three summed is
+/* Task by name ("mlm", "itc", "itm", "td"; the original's "mlmTwo" = mlm, "itmTwo" = all three summed is
  * expanded by the caller). NULL if unknown. */
 tc_task_loss_fn tc_v2_task_by_name(const char *name);
 

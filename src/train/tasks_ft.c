@@ -181,9 +181,9 @@ static tc_tensor *caption_loss(tc_ft_task *t, tc_graph *g, const tc_batch *b) {
     int B = b->B;
     const tc_ds_ids **caps = tc_graph_alloc(g, sizeof(*caps) * (size_t)B);
     for (int i = 0; i < B; i++) caps[i] = &t->ds->items[b->samples[i].item].caps[b->samples[i].cap];
-    seq_rows s;
-    make_seq(g, caps, B, t->cap_len - 1, &s);
     if (m->cfg.arch == TC_ARCH_V1) {
+        seq_rows s;
+        make_seq(g, caps, B, t->cap_len - 1, &s);
         tc_decoder *dd = &tc_opt_v1_of(m)->txt_dec;
         float *px = v1_patches(g, m, b, NULL, B);
         tc_tensor *h = px ? tc_opt_v1_encode_image(g, m, px, B) : NULL;
@@ -191,10 +191,17 @@ static tc_tensor *caption_loss(tc_ft_task *t, tc_graph *g, const tc_batch *b) {
         tc_tensor *st = mem ? tc_decoder_states(g, dd, s.in, s.valid, B, s.T, mem, NULL) : NULL;
         return st ? tc_decoder_loss(g, dd, tc_decoder_logits(g, dd, st), s.tgt, s.valid, t->label_smoothing) : NULL;
     }
+    tc_tensor *img = tc_opt_v2_vit(g, m, b->pixels, B, b->S);
+    return img ? tc_v2_caption_lm_loss(g, m, img, caps, B, t->cap_len - 1, t->label_smoothing) : NULL;
+}
+
+tc_tensor *tc_v2_caption_lm_loss(tc_graph *g, tc_model *m, tc_tensor *img, const tc_ds_ids *const *caps, int B, int maxk,
+                                 float label_smoothing) {
+    seq_rows s;
+    make_seq(g, caps, B, maxk, &s);
     /* v2 prefix-LM (A.3): causal ∧ padding masks in the text encoder and the fusion; the MLM head at every
      * real position predicts the next token */
-    tc_tensor *img = tc_opt_v2_vit(g, m, b->pixels, B, b->S);
-    tc_tensor *txt = img ? tc_opt_v2_text(g, m, s.in, s.valid, B, s.T, 1) : NULL;
+    tc_tensor *txt = tc_opt_v2_text(g, m, s.in, s.valid, B, s.T, 1);
     tc_tensor *fused = txt ? tc_opt_v2_fusion(g, m, txt, s.valid, img, 1) : NULL;
     if (!fused) return NULL;
     int n = 0;
@@ -205,7 +212,7 @@ static tc_tensor *caption_loss(tc_ft_task *t, tc_graph *g, const tc_batch *b) {
     if (!lg) return NULL;
     float V = (float)m->cfg.vocab_size;
     /* the original's smoothing (1 − ls on the gold token, ls/(V−1) elsewhere) in torch's parametrisation */
-    return tc_cross_entropy(g, lg, tg, -100, t->label_smoothing * V / (V - 1.f), TC_REDUCE_MEAN);
+    return tc_cross_entropy(g, lg, tg, -100, label_smoothing * V / (V - 1.f), TC_REDUCE_MEAN);
 }
 
 static tc_tensor *vqa_loss(tc_ft_task *t, tc_graph *g, const tc_batch *b) {

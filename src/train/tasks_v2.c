@@ -8,6 +8,7 @@
 #include "core/error.h"
 #include "core/rng.h"
 #include "model/opt_v2.h"
+#include "train/finetune_tasks.h"
 
 enum { STREAM_MLM = 0x6d6c6d, STREAM_ITM = 0x69746d };
 
@@ -278,7 +279,20 @@ tc_tensor *tc_v2_task_itm(void *user, tc_graph *g, tc_train_ctx *ctx) {
     return tc_cross_entropy(g, logits, labels, -1, 0.0f, TC_REDUCE_MEAN);
 }
 
+tc_tensor *tc_v2_task_td(void *user, tc_graph *g, tc_train_ctx *ctx) {
+    tc_v2_tasks *t = user;
+    const tc_batch *b = step_batch(t, g, ctx);
+    tc_tensor *img = b ? img_states(t, g, ctx, b) : NULL;
+    if (!img) return NULL;
+    const tc_ds_ids **caps = tc_graph_alloc(g, sizeof(*caps) * (size_t)b->B);
+    for (int i = 0; i < b->B; i++) caps[i] = &t->ds->items[b->samples[i].item].caps[b->samples[i].cap];
+    int maxk = tc_ft_caption_len(&t->m->cfg) - 1;
+    ctx->flops += enc_flops(&t->m->cfg, b->B, maxk + 1, 1) + enc_flops(&t->m->cfg, b->B, maxk + 1, 2);
+    return tc_v2_caption_lm_loss(g, t->m, img, caps, b->B, maxk, t->m->cfg.label_smoothing);
+}
+
 tc_task_loss_fn tc_v2_task_by_name(const char *name) {
+    if (strcmp(name, "td") == 0 || strcmp(name, "tdTwo") == 0) return tc_v2_task_td;
     if (strcmp(name, "mlm") == 0 || strcmp(name, "mlmTwo") == 0) return tc_v2_task_mlm;
     if (strcmp(name, "itc") == 0 || strcmp(name, "itcTwo") == 0) return tc_v2_task_itc;
     if (strcmp(name, "itm") == 0) return tc_v2_task_itm;
