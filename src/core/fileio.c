@@ -1,3 +1,4 @@
+#define _GNU_SOURCE /* syncfs */
 #include "core/fileio.h"
 #include "core/error.h"
 
@@ -55,15 +56,28 @@ static void fsync_dir_of(const char *path) {
     free(copy);
 }
 
+static int batch_mode; /* tc_fileio_batch_begin: no per-file fsync (written before any worker starts) */
+
+void tc_fileio_batch_begin(void) { batch_mode = 1; }
+
+int tc_fileio_batch_end(const char *dir) {
+    batch_mode = 0;
+    int fd = open(dir, O_RDONLY | O_DIRECTORY);
+    if (fd < 0) return tc_error_set("%s: cannot open to sync: %s", dir, strerror(errno));
+    int rc = syncfs(fd) != 0 ? tc_error_set("%s: syncfs failed: %s", dir, strerror(errno)) : 0;
+    close(fd);
+    return rc;
+}
+
 int tc_atomic_commit(tc_atomic_file *af) {
     int rc = 0;
     if (fflush(af->fp) != 0 || ferror(af->fp)) rc = tc_error_set("%s: write failed: %s", af->path, strerror(errno));
-    if (rc == 0 && fsync(fileno(af->fp)) != 0) rc = tc_error_set("%s: fsync failed: %s", af->path, strerror(errno));
+    if (rc == 0 && !batch_mode && fsync(fileno(af->fp)) != 0) rc = tc_error_set("%s: fsync failed: %s", af->path, strerror(errno));
     if (fclose(af->fp) != 0 && rc == 0) rc = tc_error_set("%s: close failed: %s", af->path, strerror(errno));
     af->fp = NULL;
     if (rc == 0 && rename(af->tmp_path, af->path) != 0) rc = tc_error_set("%s: rename failed: %s", af->path, strerror(errno));
     if (rc != 0) unlink(af->tmp_path);
-    else fsync_dir_of(af->path);
+    else if (!batch_mode) fsync_dir_of(af->path);
     free(af->path); free(af->tmp_path);
     af->path = af->tmp_path = NULL;
     return rc;

@@ -22,6 +22,14 @@ int tc_atomic_open(tc_atomic_file *af, const char *path);
 int tc_atomic_commit(tc_atomic_file *af); /* closes; returns -1 (and removes the temp) on any I/O error */
 void tc_atomic_abort(tc_atomic_file *af);
 
+/* Batch mode, for writers of many small files that are all regenerable (the built-in dataset): while on,
+ * commits skip the per-file fsync of the data and of the directory, but still write a temp file and rename
+ * it, so a reader never sees a half-written file. tc_fileio_batch_end syncs the file system holding `dir`
+ * once (syncfs) and turns the mode off. Process-wide; set it before starting threads or forking workers
+ * (children inherit it). */
+void tc_fileio_batch_begin(void);
+int tc_fileio_batch_end(const char *dir);
+
 /* Convenience: atomically replace `path` with `len` bytes of `data`. */
 int tc_write_file_atomic(const char *path, const void *data, size_t len);
 
