@@ -73,15 +73,21 @@ int tc_batch_alloc(tc_batch *b, int B, int T, int S) {
     return 0;
 }
 
+void tc_batch_alloc_extra(tc_batch *b, size_t extra_bytes) {
+    free(b->extra);
+    b->extra = extra_bytes ? tc_xmalloc(extra_bytes * (size_t)b->cap) : NULL;
+}
+
 void tc_batch_free(tc_batch *b) {
-    free(b->ids); free(b->valid); free(b->pixels); free(b->samples);
+    free(b->ids); free(b->valid); free(b->pixels); free(b->samples); free(b->extra);
     memset(b, 0, sizeof *b);
 }
 
-static void slot_ensure(slot *s, int B, int T, int S) {
+static void slot_ensure(slot *s, int B, int T, int S, size_t extra_bytes) {
     if (s->cap_b < B) {
         tc_batch_free(&s->b);
         tc_batch_alloc(&s->b, B, T, S);
+        tc_batch_alloc_extra(&s->b, extra_bytes);
         s->cap_b = B;
     }
     if (s->cap_req < B) {
@@ -173,6 +179,9 @@ static int build(tc_loader *L, uint64_t key, const tc_sample *req, int B, tc_bat
             int rc = get_image(L, s.item, &tmp, &img);
             if (rc == 0) rc = sample_pixels(L, img, key, i, out->pixels + (size_t)i * plane);
             tc_image_free(&tmp);
+            if (rc == 0 && L->cfg.extra_fn)
+                rc = L->cfg.extra_fn(L->cfg.extra_user, &s, key, i, out->pixels + (size_t)i * plane,
+                                     out->extra + (size_t)i * L->cfg.extra_bytes);
             if (rc) {
                 if (!L->cfg.skip_bad) {
                     snprintf(first_skip, cap, "%s", tc_error_get());
@@ -307,7 +316,7 @@ void tc_loader_prefetch(tc_loader *L, uint64_t key, const tc_sample *s, int B) {
     pthread_mutex_lock(&L->mu);
     if (L->count < L->depth) {
         slot *sl = &L->slots[(L->head + L->count) % L->depth];
-        slot_ensure(sl, B, L->T, L->S);
+        slot_ensure(sl, B, L->T, L->S, L->cfg.extra_bytes);
         memcpy(sl->req, s, sizeof(tc_sample) * (size_t)B);
         sl->B = B;
         sl->key = key;
@@ -352,7 +361,7 @@ const tc_batch *tc_loader_get(tc_loader *L, uint64_t key, const tc_sample *s, in
     }
     L->st.prefetch_misses++;
     pthread_mutex_unlock(&L->mu);
-    slot_ensure(&L->cur, B, L->T, L->S);
+    slot_ensure(&L->cur, B, L->T, L->S, L->cfg.extra_bytes);
     double t0 = now_s();
     int skipped = 0;
     char first[512] = "";
@@ -369,6 +378,7 @@ const tc_batch *tc_loader_get(tc_loader *L, uint64_t key, const tc_sample *s, in
 }
 
 int tc_loader_build(tc_loader *L, uint64_t key, const tc_sample *s, int B, tc_batch *out) {
+    if (L->cfg.extra_bytes && !out->extra) return tc_error_set("loader: batch storage lacks the per-row extension (tc_batch_alloc_extra)");
     if (B <= 0 || B > out->cap || out->cap_t < L->T || out->S != L->S)
         return tc_error_set("loader: batch storage holds %d rows of T=%d, S=%d; %d rows of T=%d, S=%d asked", out->cap, out->cap_t,
                             out->S, B, L->T, L->S);

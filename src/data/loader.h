@@ -25,6 +25,8 @@
 #include "data/dataset.h"
 #include "data/image.h"
 
+typedef struct tc_sample { int item, cap; } tc_sample;  /* image index, caption index within the item */
+
 typedef struct tc_loader_cfg {
     int image_size;          /* S: output pixels S×S */
     int max_text_len;        /* word pieces kept before [CLS]/[SEP] are added */
@@ -37,13 +39,19 @@ typedef struct tc_loader_cfg {
     int prefetch;            /* queue depth of the background worker (0: no thread, everything inline) */
     int skip_bad;
     int dynamic_pad;         /* 1: pad text only to the longest caption of the batch (T varies per batch) */
+    /* Optional per-row extension (the v1 loader): extra_bytes per row, filled by extra_fn in the builder
+     * (worker thread or inline) after the row's pixels and text, from the sample and its normalised CHW
+     * pixels; it must be a pure function of its arguments. A failure counts like a bad image (skip_bad).
+     * 0 / NULL: none (the v2 behaviour). */
+    size_t extra_bytes;
+    int (*extra_fn)(void *user, const tc_sample *s, uint64_t key, int row, const float *chw, void *dst);
+    void *extra_user;
 } tc_loader_cfg;
 
 /* v2 pretraining defaults for an S-pixel model: eval-style geometry (no augmentation: the built-in captions
  * name left/right, so flips would make them wrong), CLIP statistics, 1024 MB cache, prefetch 2. */
 tc_loader_cfg tc_loader_cfg_v2(int image_size, int max_text_len);
 
-typedef struct tc_sample { int item, cap; } tc_sample;  /* image index, caption index within the item */
 
 typedef struct tc_batch {
     int B, T, S;
@@ -51,6 +59,7 @@ typedef struct tc_batch {
     float *valid;            /* [B, T] 1 real token, 0 padding */
     float *pixels;           /* [B, 3, S, S] */
     tc_sample *samples;      /* [B] what was actually loaded (after skip_bad substitutions) */
+    unsigned char *extra;    /* [B, extra_bytes] the per-row extension (NULL without one) */
     uint64_t key;
     int cap, cap_t;          /* rows and text length allocated (tc_batch_alloc) */
 } tc_batch;
@@ -70,6 +79,8 @@ const tc_batch *tc_loader_get(tc_loader *L, uint64_t key, const tc_sample *s, in
 
 /* Build a batch directly into caller-owned storage (eval, tests): out must be from tc_batch_alloc. */
 int tc_loader_build(tc_loader *L, uint64_t key, const tc_sample *s, int B, tc_batch *out);
+/* With an extension (cfg.extra_bytes > 0) a caller-owned batch needs its extra rows: B_cap × extra_bytes. */
+void tc_batch_alloc_extra(tc_batch *b, size_t extra_bytes);
 int tc_batch_alloc(tc_batch *b, int B, int T, int S);
 void tc_batch_free(tc_batch *b);
 

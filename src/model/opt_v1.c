@@ -103,15 +103,46 @@ int tc_opt_v1_build(tc_model *m, uint64_t seed) {
         v->has_img_dec = 1;
     }
 
+    /* taichu's ITC temperatures (docs/config.md: itc_dim); the pooled features are D wide, no projection */
+    if (c->itc_dim != 0 && c->itc_dim != D) {
+        tc_nn_end(&nn);
+        return tc_error_set("model config: field \"itc_dim\": opt-v1 takes 0 (no ITC) or hidden_size (%d), got %d", D,
+                            c->itc_dim);
+    }
+    if (c->itc_dim > 0) {
+        int one = 1;
+        tc_init t = {TC_INIT_CONST, (float)log(1.0 / 0.07)};
+        v->itc_scale_img = tc_nn_param(&nn, t, 1, &one, "taichu_itc.logit_scale_image");
+        if (Da > 0) v->itc_scale_aud = tc_nn_param(&nn, t, 1, &one, "taichu_itc.logit_scale_audio");
+    }
+
     tc_nn_finalize(&nn, seed);
     tc_nn_end(&nn);
     /* the original zero-initialises mask-embedding row 0 (it stays trainable) */
     memset(v->img_mask.table->data, 0, sizeof(float) * (size_t)Dv);
     if (Da > 0) memset(v->aud_mask.table->data, 0, sizeof(float) * (size_t)Da);
     tc_opt_v1_rank_from_itm(m);
-    static const char *const no_decay[] = {"layernorm", "LayerNorm", "layer_norm", "bias", "gamma", "beta", NULL};
+    static const char *const no_decay[] = {"layernorm", "LayerNorm", "layer_norm", "bias", "gamma", "beta",
+                                           "logit_scale", NULL};
     tc_params_set_decay(&m->params, no_decay);
     return 0;
+}
+
+tc_tensor *tc_opt_v1_itc_scale(tc_graph *g, tc_model *m, int audio) {
+    tc_opt_v1 *v = tc_opt_v1_of(m);
+    tc_tensor *t = audio ? v->itc_scale_aud : v->itc_scale_img;
+    if (!t) {
+        tc_error_set("opt-v1: the model has no %s ITC temperature (taichu_itc.logit_scale_%s): set itc_dim = hidden_size "
+                     "(%d) in the model config%s", audio ? "audio-text" : "image-text", audio ? "audio" : "image",
+                     m->cfg.hidden_size, audio ? " and give it an audio path (audio_dim > 0)" : "");
+        return NULL;
+    }
+    if (expf(t->data[0]) > TC_OPT_V1_MAX_LOGIT_SCALE) {
+        float s = TC_OPT_V1_MAX_LOGIT_SCALE;
+        int one = 1;
+        return tc_from_data(g, &s, 1, &one);
+    }
+    return tc_exp(g, t);
 }
 
 void tc_opt_v1_free(tc_model *m) {

@@ -53,6 +53,9 @@ typedef struct tc_opt_v1 {
     tc_nn_layernorm mrc_ln;       /* region_classifier.layer_norm */
     /* decoders */
     tc_decoder txt_dec, img_dec;  /* txt_output, img_output (img_dec absent when img_dec_vocab_size = 0) */
+    /* taichu's ITC extension (not in the original): log logit scales for image-text and audio-text InfoNCE on
+     * the pooled features; present only when itc_dim = hidden_size (the audio one also needs audio_dim > 0) */
+    tc_tensor *itc_scale_img, *itc_scale_aud;  /* taichu_itc.logit_scale_image / _audio [1], init ln(1/0.07) */
     int has_img_dec;
     int n_patches, patch_dim;
 } tc_opt_v1;
@@ -61,6 +64,8 @@ typedef struct tc_opt_v1 {
 #define TC_OPT_V1_ZERO_SHOT_CLASS 2   /* zero-shot retrieval score: ITM logit of class 2 (§5.1) */
 #define TC_OPT_V1_MRC_CLASSES 1601
 #define TC_OPT_V1_REAL_VOCAB 21128    /* bert-base-chinese: MLM argmax is restricted to ids below it (§3.2) */
+
+#define TC_OPT_V1_MAX_LOGIT_SCALE 100.0f
 
 /* Hooks for tc_model_create / tc_model_free (model.h). */
 int tc_opt_v1_build(tc_model *m, uint64_t seed);
@@ -114,6 +119,9 @@ tc_tensor *tc_opt_v1_mlm(tc_graph *g, tc_model *m, tc_tensor *h, const int32_t *
 tc_tensor *tc_opt_v1_mrfr(tc_graph *g, tc_model *m, tc_tensor *h, const int32_t *rows, int n);
 tc_tensor *tc_opt_v1_mafr(tc_graph *g, tc_model *m, tc_tensor *h, const int32_t *rows, int n);
 tc_tensor *tc_opt_v1_mrc(tc_graph *g, tc_model *m, tc_tensor *h, const int32_t *rows, int n);
+/* taichu ITC: exp(logit_scale) clamped at TC_OPT_V1_MAX_LOGIT_SCALE -> [1] (audio = 1: the audio-text one).
+ * NULL with a message when the model has none (itc_dim 0). */
+tc_tensor *tc_opt_v1_itc_scale(tc_graph *g, tc_model *m, int audio);
 /* Argmax of MLM logits [n, V] over ids below min(V, 21128). out [n]. */
 void tc_opt_v1_mlm_argmax(const tc_tensor *logits, int32_t *out);
 

@@ -12,19 +12,28 @@
 #include "core/optim.h"
 #include "data/dataset.h"
 #include "data/loader.h"
+#include "data/loader_v1.h"
+#include "model/opt_v1.h"
 #include "model/opt_v2.h"
 #include "train/tasks.h"
+#include "train/tasks_v1.h"
 #include "train/trainer.h"
 
 /* ---------------------------------------------------------------- config */
+
+#define TC_PT_MAX_TASKS 12
 
 typedef struct pt_cfg {
     char model_config[1024];     /* preset name or path to a model config.json ("" : opt-v2-tiny) */
     char train_file[1024];       /* captions (ids_train_path[0]) */
     char image_root[1024];
     char val_file[1024];         /* ids_val_path: five captions per image, for the retrieval check */
-    char tasks[8][16];
-    int mix[8], ntasks;
+    char tasks[TC_PT_MAX_TASKS][16];
+    int mix[TC_PT_MAX_TASKS], ntasks;
+    int tasks_given;             /* train_datasets[0].tasks was in the config */
+    char audio_dir[1024];        /* train_datasets[0].audio[0] (v1; "" : DATA/audio when present) */
+    char token_dir[1024];        /* img_token_path (v1; "" : DATA/img_tokens when present) */
+    double mrm_prob;             /* v1 probability masking of patches / frames (the original's mrm_prob) */
     int batch;
     double lr, end_lr;
     long warmup, decay, steps;
@@ -61,6 +70,7 @@ static void cfg_defaults(pt_cfg *c) {
     c->eval_every = 0;
     c->mlm_mode = TC_MLM_FIXED2;
     c->itm_neg = TC_ITM_NEG_HARD;
+    c->mrm_prob = 0.15;
     strcpy(c->schedule, "mindspore");
 }
 
@@ -149,18 +159,20 @@ static int parse_cfg(const char *path, pt_cfg *c, char **json_out) {
         if (!cJSON_IsObject(d0)) rc = tc_error_set("%s: field \"train_datasets\": expected a list of objects", path);
         else {
             rc |= get_str(d0, "img", path, c->image_root, sizeof c->image_root);
+            rc |= get_str(d0, "audio", path, c->audio_dir, sizeof c->audio_dir);
             const cJSON *tasks = cJSON_GetObjectItemCaseSensitive(d0, "tasks");
             const cJSON *mix = cJSON_GetObjectItemCaseSensitive(d0, "mix_ratio");
             if (tasks) {
                 int n = cJSON_IsArray(tasks) ? cJSON_GetArraySize(tasks) : -1;
-                if (n < 1 || n > 8) rc = tc_error_set("%s: field \"train_datasets[0].tasks\": expected 1..8 task names", path);
+                if (n < 1 || n > TC_PT_MAX_TASKS)
+                    rc = tc_error_set("%s: field \"train_datasets[0].tasks\": expected 1..%d task names", path, TC_PT_MAX_TASKS);
                 for (int i = 0; rc == 0 && i < n; i++) {
                     const cJSON *t = cJSON_GetArrayItem(tasks, i);
                     if (!cJSON_IsString(t)) { rc = tc_error_set("%s: field \"train_datasets[0].tasks\": expected strings", path); break; }
                     snprintf(c->tasks[i], sizeof c->tasks[i], "%s", t->valuestring);
                     c->mix[i] = 1;
                 }
-                if (rc == 0) c->ntasks = n;
+                if (rc == 0) { c->ntasks = n; c->tasks_given = 1; }
             }
             if (mix && rc == 0) {
                 if (!cJSON_IsArray(mix) || cJSON_GetArraySize(mix) != c->ntasks)
@@ -174,6 +186,9 @@ static int parse_cfg(const char *path, pt_cfg *c, char **json_out) {
             }
         }
     }
+    rc |= get_str(root, "img_token_path", path, c->token_dir, sizeof c->token_dir);
+    rc |= get_num(root, "mrm_prob", path, &c->mrm_prob);
+    if (rc == 0 && !(c->mrm_prob > 0 && c->mrm_prob <= 1)) rc = tc_error_set("%s: field \"mrm_prob\": expected a number in (0, 1]", path);
     /* taichu's own keys (docs/config.md, "## Training") */
     rc |= get_bool(root, "sum_tasks", path, &c->sum_tasks);
     rc |= get_bool(root, "augment", path, &c->augment);
@@ -232,6 +247,8 @@ static int model_config_for(const pt_cfg *c, const tc_pretrain_opts *o, int ds_v
         mc->txt_dec_vocab_size = ds_vocab;
     }
     if (c->text_len > 0) mc->max_text_len = c->text_len;
+    /* v1: taichu's ITC temperatures exist when itc_dim = hidden_size (pooled features); a fresh model gets them */
+    if (mc->arch == TC_ARCH_V1 && mc->itc_dim == 0) mc->itc_dim = mc->hidden_size;
     if (mc->max_text_len + 2 > mc->max_position_embeddings)
         return tc_error_set("%s: field \"max_text_len\" (%d) + 2 exceeds the model's max_position_embeddings (%d)",
                             o->config ? o->config : "config", mc->max_text_len, mc->max_position_embeddings);
@@ -240,9 +257,12 @@ static int model_config_for(const pt_cfg *c, const tc_pretrain_opts *o, int ds_v
 
 /* ---------------------------------------------------------------- eval */
 
+static int eval_itc_v1(tc_model *m, const char *caption_file, const char *image_root, int max_images,
+                       tc_retrieval_scores *out);
+
 int tc_pretrain_eval_itc(tc_model *m, const char *caption_file, const char *image_root, int max_images,
                          tc_retrieval_scores *out) {
-    if (m->cfg.arch != TC_ARCH_V2) return tc_error_set("retrieval check: needs an opt-v2 model");
+    if (m->cfg.arch == TC_ARCH_V1) return eval_itc_v1(m, caption_file, image_root, max_images, out);
     tc_ds_opts dopt = tc_ds_opts_default();
     dopt.vocab_size = m->cfg.vocab_size;
     tc_ds_captions ds;
@@ -344,6 +364,191 @@ static int read_vrange(const char *meta, int *lo, int *hi) {
     return 0;
 }
 
+/* The trainer settings shared by both architectures: steps (config, --steps or epochs over n samples),
+ * the optimiser, the schedule, checkpoints, progress. */
+static tc_trainer_cfg trainer_cfg(const pt_cfg *c, const tc_pretrain_opts *o, const char *run, int n, const char *cfg_json) {
+    long steps = o->steps > 0 ? o->steps : c->steps;
+    if (steps <= 0) steps = (long)(c->epochs > 0 ? c->epochs : 1) * ((n + c->batch - 1) / c->batch);
+    tc_trainer_cfg tc = tc_trainer_defaults(steps);
+    tc.run_dir = run;
+    tc.seed = c->seed;
+    tc.accum = c->accum;
+    tc.opt.beta1 = c->beta1;
+    tc.opt.beta2 = c->beta2;
+    tc.opt.weight_decay = c->wd;
+    tc.clip = (float)c->grad_norm;
+    tc_lr_kind kind = strcmp(c->schedule, "cosine") == 0 ? TC_LR_WARMUP_COSINE
+                      : strcmp(c->schedule, "constant") == 0 ? TC_LR_CONSTANT : TC_LR_MINDSPORE;
+    tc.lr = (tc_lr_schedule){kind, c->lr, c->end_lr, c->warmup < steps ? c->warmup : steps / 10, c->decay > 0 ? c->decay : steps};
+    tc.ckpt_every = c->ckpt_every;
+    tc.config_json = cfg_json;
+    tc.progress = o->progress;
+    tc.handle_signals = 1;
+    return tc;
+}
+
+/* ---------------------------------------------------------------- opt-v1 */
+
+typedef struct v1_paths {
+    const char *run, *image_root, *vocab, *ids2tok, *meta;
+    char val_file[1100];
+} v1_paths;
+
+/* Zero-shot retrieval for v1 with taichu's ITC features: text alone and image alone through the cross encoder
+ * and the pooler, L2-normalised, cosine similarity (tasks_v1.h). Five captions per image. */
+static int eval_itc_v1(tc_model *m, const char *caption_file, const char *image_root, int max_images,
+                       tc_retrieval_scores *out) {
+    tc_ds_opts dopt = tc_ds_opts_default();
+    dopt.vocab_size = m->cfg.vocab_size;
+    tc_ds_captions ds;
+    if (tc_ds_load_captions(caption_file, image_root, TC_DS_CAPS_FIVE, &dopt, &ds)) return -1;
+    int ni = max_images > 0 && max_images < ds.n ? max_images : ds.n, nt = 5 * ni;
+    tc_v1_loader_cfg lc = tc_v1_loader_cfg_for(&m->cfg, NULL);
+    lc.base.prefetch = 0;
+    lc.base.cache_mb = 0;
+    tc_ds_captions view = ds;
+    view.n = ni;
+    tc_v1_loader *L = tc_v1_loader_open(&view, &lc);
+    if (!L) { tc_ds_captions_free(&ds); return -1; }
+    int E = m->cfg.hidden_size, chunk = 64, rc = 0;
+    float *ie = tc_xmalloc(sizeof(float) * (size_t)ni * E), *te = tc_xmalloc(sizeof(float) * (size_t)nt * E);
+    tc_sample *s = tc_xmalloc(sizeof(tc_sample) * (size_t)chunk);
+    tc_graph *g = tc_graph_new();
+    for (int pass = 0; pass < 2 && rc == 0; pass++) { /* 0: texts (image k/5, caption k%5), 1: images */
+        int total = pass ? ni : nt;
+        for (int k0 = 0; rc == 0 && k0 < total; k0 += chunk) {
+            int n = total - k0 < chunk ? total - k0 : chunk;
+            for (int i = 0; i < n; i++) s[i] = pass ? (tc_sample){k0 + i, 0} : (tc_sample){(k0 + i) / 5, (k0 + i) % 5};
+            const tc_v1_batch *b = tc_v1_loader_get(L, 0, s, n);
+            if (!b) { rc = -1; break; }
+            tc_graph_reset(g);
+            tc_graph_set_mode(g, 0, 0, 0, 0);
+            tc_tensor *e = pass ? tc_v1_pooled_image(g, m, b->patches, n) : tc_v1_pooled_text(g, m, b->ids, b->valid, n, b->Tt);
+            if (!e) { rc = -1; break; }
+            float *dst = pass ? ie : te;
+            for (int i = 0; i < n; i++) memcpy(dst + (size_t)(k0 + i) * E, e->data + (size_t)i * e->stride[0], sizeof(float) * E);
+        }
+    }
+    if (rc == 0) {
+        float *sc = tc_xmalloc(sizeof(float) * (size_t)ni * nt);
+        int *t2i = tc_xmalloc(sizeof(int) * (size_t)nt);
+        for (int i = 0; i < ni; i++)
+            for (int j = 0; j < nt; j++) {
+                float acc = 0;
+                for (int e = 0; e < E; e++) acc += ie[(size_t)i * E + e] * te[(size_t)j * E + e];
+                sc[(size_t)i * nt + j] = acc;
+            }
+        for (int j = 0; j < nt; j++) t2i[j] = j / 5;
+        rc = tc_retrieval_recall(sc, NULL, ni, nt, t2i, TC_TIES_PESSIMISTIC, out);
+        free(sc);
+        free(t2i);
+    }
+    tc_graph_free(g);
+    free(s);
+    free(ie);
+    free(te);
+    tc_v1_loader_close(L);
+    tc_ds_captions_free(&ds);
+    return rc;
+}
+
+/* The v1 defaults when the config names no tasks: the original's pretrain_all_base.json runs mlmThree and
+ * itmThree; taichu adds MVM and ITC, the audio tasks when the dataset has speech, and the modality-level
+ * tasks (TD; ID when it has VQ tokens). */
+static int v1_default_tasks(pt_cfg *c, int has_audio, int has_tokens) {
+    const char *names[TC_PT_MAX_TASKS];
+    int n = 0;
+    names[n++] = "mlmThree";
+    names[n++] = "itmThree";
+    names[n++] = "mrfrThree";
+    names[n++] = "itc";
+    if (has_audio) { names[n++] = "mafrThree"; names[n++] = "macThree"; names[n++] = "itc_audio"; }
+    if (tc_v1_task_by_name("tdThree", NULL, NULL)) names[n++] = "tdThree";
+    if (has_tokens && tc_v1_task_by_name("idThree", NULL, NULL)) names[n++] = "idThree";
+    for (int i = 0; i < n; i++) { snprintf(c->tasks[i], sizeof c->tasks[i], "%s", names[i]); c->mix[i] = 1; }
+    c->ntasks = n;
+    return 0;
+}
+
+static int run_v1(pt_cfg *c, const tc_pretrain_opts *o, tc_model *m, const tc_ds_captions *ds, const v1_paths *p,
+                  const char *cfg_json) {
+    const char *cfgname = o->config ? o->config : "config";
+    tc_v1_loader_cfg lc = tc_v1_loader_cfg_for(&m->cfg, o->data);
+    if (c->audio_dir[0] && m->cfg.audio_dim > 0) resolve(lc.audio_dir, sizeof lc.audio_dir, c->audio_dir, o->data);
+    if (c->token_dir[0] && lc.img_tokens > 0) resolve(lc.token_dir, sizeof lc.token_dir, c->token_dir, o->data);
+    lc.base.seed = c->seed;
+    lc.base.skip_bad = o->skip_bad;
+    tc_v1_loader *L = tc_v1_loader_open(ds, &lc);
+    if (!L) return -1;
+    int has_audio = tc_v1_loader_has_audio(L), has_tokens = tc_v1_loader_has_tokens(L);
+    if (!c->tasks_given) v1_default_tasks(c, has_audio, has_tokens);
+
+    tc_v1_tasks vt;
+    tc_v1_tasks_init(&vt, m, L, ds, c->batch, c->seed);
+    vt.mask_mode = c->mlm_mode;
+    vt.mrm_prob = (float)c->mrm_prob;
+    read_vrange(p->meta, &vt.rand_lo, &vt.rand_hi);
+    if (vt.rand_hi > m->cfg.vocab_size) vt.rand_hi = m->cfg.vocab_size;
+
+    tc_train_task tasks[TC_PT_MAX_TASKS];
+    int nt = 0, rc = 0, itc = 0;
+    for (int i = 0; i < c->ntasks && rc == 0; i++) {
+        int na = 0, ntok = 0;
+        tc_task_loss_fn f = tc_v1_task_by_name(c->tasks[i], &na, &ntok);
+        if (!f)
+            rc = tc_error_set("%s: field \"train_datasets[0].tasks\": unknown opt-v1 task \"%s\" (expected mlmThree, "
+                              "mrfrThree, mafrThree, macThree, itmThree, itc, itc_audio, tdThree, idThree or the short "
+                              "names mlm, mvm, mam, mac, itm3, td, id)", cfgname, c->tasks[i]);
+        else if (na && !has_audio)
+            rc = tc_error_set("%s: task \"%s\" needs audio, but %s holds no speech for the training images (a `taichu "
+                              "synth --no-audio` set?) or the model has no audio path (audio_dim %d)", cfgname, c->tasks[i],
+                              lc.audio_dir[0] ? lc.audio_dir : "DATA/audio (missing)", m->cfg.audio_dim);
+        else if (ntok && !has_tokens)
+            rc = tc_error_set("%s: task \"%s\" needs VQ image tokens, but %s is missing or the model has no image decoder",
+                              cfgname, c->tasks[i], c->token_dir[0] ? c->token_dir : "DATA/img_tokens");
+        else {
+            tasks[nt++] = (tc_train_task){c->tasks[i], c->mix[i], 1.0f, f, &vt};
+            itc |= f == tc_v1_task_itc;
+        }
+    }
+    if (rc == 0 && itc && !tc_opt_v1_of(m)->itc_scale_img)
+        rc = tc_error_set("pretrain: task \"itc\" needs the model's taichu_itc temperatures: the --init model has itc_dim 0 "
+                          "(set it to hidden_size %d in its config.json)", m->cfg.hidden_size);
+    tc_trainer_cfg tc = trainer_cfg(c, o, p->run, ds->n, cfg_json);
+    tc.sum_tasks = c->sum_tasks > 0;
+    eval_ctx ec = {m, p->val_file, p->image_root, c->eval_images};
+    if (itc && tc_file_exists(p->val_file)) { /* retrieval needs the ITC features (documented) */
+        tc.eval = eval_fn;
+        tc.eval_user = &ec;
+        tc.eval_every = c->eval_every;
+    }
+    if (rc == 0) {
+        printf("pretrain: opt-v1, %d tasks:", nt);
+        for (int i = 0; i < nt; i++) printf(" %s", tasks[i].name);
+        printf(" (%s; audio: %s, %d spoken images; VQ tokens: %s)\n", tc.sum_tasks ? "summed" : "MetaLoader",
+               has_audio ? lc.audio_dir : "none", tc_v1_loader_spoken_items(L), has_tokens ? lc.token_dir : "none");
+        fflush(stdout);
+    }
+    tc_dist dist;
+    tc_dist_init(&dist, NULL, NULL);
+    if (rc == 0) rc = tc_train(&tc, &m->params, tasks, nt, &dist, o->resume ? TC_START_RESUME : TC_START_FRESH);
+    if (rc == 0 && dist.rank == 0) {
+        char mdir[1100];
+        snprintf(mdir, sizeof mdir, "%s/model", p->run);
+        rc = tc_model_save_dir(m, mdir, tc_file_exists(p->vocab) ? p->vocab : NULL, tc_file_exists(p->ids2tok) ? p->ids2tok : NULL);
+        tc_loader_stats st;
+        tc_loader_get_stats(tc_v1_loader_base(L), &st);
+        if (rc == 0)
+            printf("pretrain: model -> %s (loader: %ld batches, %ld prefetched, %.1f s building, %d bad samples skipped; "
+                   "itmThree labels %ld/%ld/%ld/%ld/%ld)\n", mdir, st.batches, st.prefetch_hits, st.build_s, st.skipped,
+                   vt.itm3_label[0], vt.itm3_label[1], vt.itm3_label[2], vt.itm3_label[3], vt.itm3_label[4]);
+    }
+    tc_dist_finalize(&dist);
+    tc_v1_tasks_free(&vt);
+    tc_v1_loader_close(L);
+    return rc;
+}
+
 int tc_pretrain_run(const tc_pretrain_opts *o) {
     pt_cfg c;
     cfg_defaults(&c);
@@ -384,12 +589,6 @@ int tc_pretrain_run(const tc_pretrain_opts *o) {
         if (rc == 0) rc = tc_model_create(&m, &mc, c.seed);
     }
     if (rc) { free(cfg_json); return -1; }
-    if (m.cfg.arch != TC_ARCH_V2) {
-        tc_model_free(&m);
-        free(cfg_json);
-        return tc_error_set("pretrain: the %s tasks are not implemented yet; use an opt-v2 preset or model "
-                            "(docs/training.md, \"Tasks and deviations\")", tc_arch_name(m.cfg.arch));
-    }
     if (!o->resume) {
         /* never overwrite the model config of an existing run (the trainer refuses it too, but later) */
         char latest[1100];
@@ -409,6 +608,16 @@ int tc_pretrain_run(const tc_pretrain_opts *o) {
     if (tc_ds_load_captions(train_file, image_root, TC_DS_CAPS_SOME, &dopt, &ds)) { tc_model_free(&m); free(cfg_json); return -1; }
     if (ds.report.skipped)
         fprintf(stderr, "pretrain: skipped %d bad entries of %s, first: %s\n", ds.report.skipped, train_file, ds.report.first_skip);
+    if (m.cfg.arch == TC_ARCH_V1) {
+        v1_paths paths = {run, image_root, vocab, ids2tok, meta, ""};
+        if (c.val_file[0]) snprintf(paths.val_file, sizeof paths.val_file, "%s", val_file);
+        else snprintf(paths.val_file, sizeof paths.val_file, "%s/text/synth_val_zh_token.json", o->data);
+        rc = run_v1(&c, o, &m, &ds, &paths, cfg_json);
+        tc_ds_captions_free(&ds);
+        tc_model_free(&m);
+        free(cfg_json);
+        return rc;
+    }
 
     tc_loader_cfg lc = tc_loader_cfg_v2(m.cfg.train_image_size, m.cfg.max_text_len);
     lc.seed = c.seed;
@@ -443,24 +652,8 @@ int tc_pretrain_run(const tc_pretrain_opts *o) {
     }
     if (sum < 0) sum = 0;
 
-    long steps = o->steps > 0 ? o->steps : c.steps;
-    if (steps <= 0) steps = (long)(c.epochs > 0 ? c.epochs : 1) * ((ds.n + c.batch - 1) / c.batch);
-    tc_trainer_cfg tc = tc_trainer_defaults(steps);
-    tc.run_dir = run;
-    tc.seed = c.seed;
-    tc.accum = c.accum;
-    tc.opt.beta1 = c.beta1;
-    tc.opt.beta2 = c.beta2;
-    tc.opt.weight_decay = c.wd;
-    tc.clip = (float)c.grad_norm;
-    tc_lr_kind kind = strcmp(c.schedule, "cosine") == 0 ? TC_LR_WARMUP_COSINE
-                      : strcmp(c.schedule, "constant") == 0 ? TC_LR_CONSTANT : TC_LR_MINDSPORE;
-    tc.lr = (tc_lr_schedule){kind, c.lr, c.end_lr, c.warmup < steps ? c.warmup : steps / 10, c.decay > 0 ? c.decay : steps};
+    tc_trainer_cfg tc = trainer_cfg(&c, o, run, ds.n, cfg_json);
     tc.sum_tasks = sum;
-    tc.ckpt_every = c.ckpt_every;
-    tc.config_json = cfg_json;
-    tc.progress = o->progress;
-    tc.handle_signals = 1;
     eval_ctx ec = {&m, val_file, image_root, c.eval_images};
     if (tc_file_exists(val_file)) {
         tc.eval = eval_fn;

@@ -77,11 +77,13 @@ tc_tensor *tc_v1_task_itc_audio(void *user, tc_graph *g, tc_train_ctx *ctx);
  * (may be NULL) say what the task requires of the dataset. */
 tc_task_loss_fn tc_v1_task_by_name(const char *name, int *needs_audio, int *needs_tokens);
 
-/* The 5-way matching plan of one row (exposed for tests): label in 0..4 and the rows whose image / audio
- * replace row i's (i itself when kept). Rows j != i always; for label 3 the two sources differ. has_audio 0:
- * labels 1 and 4 only. Draws from tc_rng seeded by (seed, key, row). */
-void tc_v1_itm3_plan(const tc_v1_tasks *t, int B, int has_audio, uint64_t key, int row, int *label, int *img_src,
-                     int *aud_src);
+/* The 5-way matching plan of row i of a batch of B samples s (exposed for tests): label in 0..4 and the rows
+ * whose image / audio replace row i's (i itself when kept). A replacing row always shows another image than
+ * row i (s[j].item != s[i].item); for label 3 the two sources are different rows of different images.
+ * has_audio 0: labels 1 and 4 only. Draws from tc_rng seeded by (seed, key, grow = the global row).
+ * 0, or -1 with a message when the batch has too few distinct images. */
+int tc_v1_itm3_plan(const tc_v1_tasks *t, const tc_sample *s, int B, int i, int has_audio, uint64_t key, int grow,
+                    int *label, int *img_src, int *aud_src);
 
 /* Token-level masking of n items (patches or frames; exposed for tests): fixed mode exactly min(2, n);
  * probability mode each with mrm_prob, at least one. Writes the sorted positions to pos, returns the count. */

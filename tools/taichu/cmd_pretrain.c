@@ -18,7 +18,7 @@ static int run_pretrain(int argc, char **argv) {
     bool skip_bad = false;
     tc_arg_spec specs[] = {
         {"config", TC_ARG_STR, &config, "CFG.json", "task config (the original's keys; docs/config.md)", NULL},
-        {"data", TC_ARG_STR, &data, "DIR", "dataset root in the v2 layout (DIR/text, DIR/image)", NULL},
+        {"data", TC_ARG_STR, &data, "DIR", "dataset root in the v2 layout (DIR/text, DIR/image; v1 also DIR/audio, DIR/img_tokens)", NULL},
         {"out", TC_ARG_STR, &out, "RUN", "run directory: checkpoints, log, RUN/model at the end", NULL},
         {"init", TC_ARG_STR, &init, "DIR", "start from this model dir (config.json + model.safetensors)", NULL},
         {"resume", TC_ARG_STR, &resume, "RUN", "resume an interrupted run from its last good checkpoint", NULL},
@@ -62,4 +62,4 @@ static int run_pretrain(int argc, char **argv) {
     return rc ? tc_cli_fail() : 0;
 }
 
-const tc_command tc_command_pretrain = {"pretrain", "pre-train an OPT model (MLM + ITC + ITM for opt-v2)", run_pretrain};
+const tc_command tc_command_pretrain = {"pretrain", "pre-train an OPT model (opt-v2: MLM + ITC + ITM; opt-v1: token, modality and sample level tasks)", run_pretrain};
