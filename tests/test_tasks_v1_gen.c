@@ -15,9 +15,14 @@
 #include "core/optim.h"
 #include "core/rng.h"
 #include "core/threads.h"
+#include "data/dataset.h"
+#include "data/loader_v1.h"
+#include "data/synth.h"
 #include "model/opt_v1.h"
 #include "tc_test.h"
+#include "train/tasks_v1.h"
 #include "train/tasks_v1_gen.h"
+#include <unistd.h>
 
 #ifdef TAICHU_SANITIZED
 #define TRAIN_STEPS 20
@@ -375,6 +380,83 @@ static void check_no_audio(fixture *f, tc_graph *g, const tc_v1_gen_cfg *c) {
     }
 }
 
+/* One trainer step of each task through the v1 task context and loader on a `taichu synth` set (speech and
+ * VQ tokens): finite losses, a FLOP estimate, the same loss again from a fresh context with the same seeds
+ * (masks and batch are functions of the saved state only), and ID's refusal when the loader has no tokens. */
+static tc_tensor *step_loss(tc_model *m, tc_v1_loader *L, const tc_ds_captions *ds, tc_graph *g, tc_task_loss_fn fn,
+                            double *flops) {
+    tc_v1_tasks vt;
+    tc_v1_tasks_init(&vt, m, L, ds, 2, 42);
+    tc_rng data;
+    tc_rng_seed(&data, 7);
+    tc_train_ctx ctx;
+    memset(&ctx, 0, sizeof ctx);
+    ctx.step = 3;
+    ctx.accum = 1;
+    ctx.world = 1;
+    ctx.seed = 42;
+    ctx.data_rng = &data;
+    tc_graph_reset(g);
+    tc_graph_set_mode(g, 1, 0, 0, 0);
+    tc_tensor *l = fn(&vt, g, &ctx);
+    if (flops) *flops = ctx.flops;
+    TC_CHECK(l == NULL || ctx.samples == 2, "samples %ld", ctx.samples);
+    tc_v1_tasks_free(&vt);
+    return l;
+}
+
+static void check_trainer_tasks(tc_model *m, tc_graph *g) {
+    char root[] = "/tmp/tc_test_tasks_v1_gen_XXXXXX";
+    if (!mkdtemp(root)) { TC_CHECK(0, "mkdtemp"); return; }
+    char data[1100], caps[1200], imgs[1200];
+    snprintf(data, sizeof data, "%s/data", root);
+    tc_synth_opts so = {data, 6, m->cfg.train_image_size, 5, 1, 0, 0, 90};
+    tc_synth_stats st;
+    if (tc_synth_generate(&so, &st) != 0) { TC_CHECK(0, "synth: %s", tc_error_get()); return; }
+    snprintf(caps, sizeof caps, "%s/text/json_coco_train_zh_token.json", data);
+    snprintf(imgs, sizeof imgs, "%s/image", data);
+    tc_ds_opts dopt = tc_ds_opts_default();
+    dopt.vocab_size = m->cfg.vocab_size;
+    tc_ds_captions ds;
+    if (tc_ds_load_captions(caps, imgs, TC_DS_CAPS_SOME, &dopt, &ds) != 0) { TC_CHECK(0, "captions: %s", tc_error_get()); return; }
+    tc_v1_loader_cfg lc = tc_v1_loader_cfg_for(&m->cfg, data);
+    tc_v1_loader *L = tc_v1_loader_open(&ds, &lc);
+    TC_CHECK(L != NULL, "loader: %s", tc_error_get());
+    if (L) {
+        TC_CHECK(tc_v1_loader_has_tokens(L), "synth set without VQ tokens");
+        printf("trainer tasks on synth: audio %d, tokens %d\n", tc_v1_loader_has_audio(L), tc_v1_loader_has_tokens(L));
+        static const struct { const char *name; tc_task_loss_fn fn; } tk[2] = {{"td", tc_v1_task_td}, {"id", tc_v1_task_id}};
+        for (int k = 0; k < 2; k++) {
+            double fl = 0;
+            tc_tensor *a = step_loss(m, L, &ds, g, tk[k].fn, &fl);
+            TC_CHECK(a != NULL && isfinite(a->data[0]), "%s step: %s", tk[k].name, a ? "not finite" : tc_error_get());
+            if (!a) continue;
+            float va = a->data[0];
+            TC_CHECK(fl > 0, "%s: no FLOP estimate", tk[k].name);
+            tc_tensor *b = step_loss(m, L, &ds, g, tk[k].fn, NULL);
+            TC_CHECK(b != NULL && b->data[0] == va, "%s: the same step from the same state gave %.9g then %.9g", tk[k].name,
+                     va, b ? b->data[0] : NAN);
+            printf("trainer %s loss %.4f\n", tk[k].name, va);
+        }
+        tc_v1_loader_close(L);
+    }
+    /* the same set without its token folder: ID refuses, TD still runs */
+    lc.token_dir[0] = 0;
+    L = tc_v1_loader_open(&ds, &lc);
+    if (L) {
+        tc_tensor *l = step_loss(m, L, &ds, g, tc_v1_task_id, NULL);
+        TC_CHECK(l == NULL && strstr(tc_error_get(), "no VQ image tokens") != NULL, "ID without tokens: %s",
+                 l ? "ran" : tc_error_get());
+        l = step_loss(m, L, &ds, g, tc_v1_task_td, NULL);
+        TC_CHECK(l != NULL, "TD without tokens: %s", tc_error_get());
+        tc_v1_loader_close(L);
+    }
+    tc_ds_captions_free(&ds);
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
+    TC_CHECK(system(cmd) == 0, "cleanup %s", root);
+}
+
 int main(void) {
     tc_set_threads(1);
     fixture f;
@@ -405,6 +487,7 @@ int main(void) {
         check_split(&f, g, &c, (tc_v1_gen_task)task);
     }
     for (int task = 0; task < 2; task++) check_task(&f, g, &c, (tc_v1_gen_task)task);
+    check_trainer_tasks(&f.m, g);
 
     tc_graph_free(g);
     free(f.patches);
