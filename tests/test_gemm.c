@@ -1,7 +1,9 @@
 /* tc_sgemm against a double-precision reference: every transpose case, alpha/beta variants, strided
  * lda/ldb/ldc, M/N/K tails around the 14×32 micro-tile and the KC/MC blocks, K = 0, beta = 0 over NaN
  * garbage, both backends, 1 and 2 threads, and calls from inside a parallel region. Shapes are chosen
- * around the AVX-512 kernel's 14×32 tile, KC = 256, MC = 336 and NC = 2048 (src/core/gemm_avx512.h). */
+ * around the AVX-512 kernel's 14×32 tile, the K blocks (K cut into equal blocks of at most KC = 768,
+ * rounded to 16), the M blocks (MC = 336 at kc <= 256, fewer rows for longer K blocks) and NC = 2048
+ * (src/core/gemm_avx512.h). */
 #include <omp.h>
 #include <stdint.h>
 #include <string.h>
@@ -93,11 +95,14 @@ int main(void) {
     int nb = __builtin_cpu_supports("avx512f") ? 2 : 1;
     if (nb == 1) printf("test_gemm: no AVX-512F on this CPU, testing the OpenBLAS path only\n");
 
-    /* Edge shapes: 1×1×1, primes, tails around MR=14 / NR=32 / 16-lane halves, KC=256 and MC=336 blocks. */
+    /* Edge shapes: 1×1×1, primes, tails around MR=14 / NR=32 / 16-lane halves, the K and M blocks:
+     * K 769 = 2 blocks of 400 (M block 210), K 1540 = 3 blocks of 528 (M block 154), K 770 with M 113
+     * (2 blocks of 400, rows just past 8 panels), K 256 with M 337 (one block, M block 336). */
     static const int shapes[][3] = {
         {1, 1, 1},     {1, 1, 7},     {2, 3, 5},     {13, 31, 17},  {14, 32, 16},   {15, 33, 15},
         {28, 16, 64},  {29, 17, 3},   {7, 47, 257},  {57, 64, 64},  {64, 64, 64},   {43, 97, 101},
         {3, 100, 300}, {100, 3, 300}, {337, 40, 33}, {61, 129, 513}, {350, 70, 260}, {1, 2049, 5},
+        {215, 33, 769}, {170, 20, 1540}, {113, 47, 770}, {337, 17, 256},
     };
     int nshapes = (int)(sizeof shapes / sizeof shapes[0]);
     for (int b = 0; b < nb; b++)

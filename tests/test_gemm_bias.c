@@ -1,7 +1,7 @@
 /* tc_sgemm_bias (C = alpha·op(A)·op(B) + beta·C + bias broadcast over rows) against a double-precision
  * reference: every transpose case, beta = 0 over NaN garbage (C must not be read), beta ≠ 0, strided
- * ldc with sentinels past N (never written), tails around the 14×32 micro-tile, K > KC = 256 (the bias
- * must be added exactly once, on the first K block), 1 and 2 threads, both backends, K = 0, NULL bias. */
+ * ldc with sentinels past N (never written), tails around the 14×32 micro-tile, K > KC = 768 (the bias
+ * must be added exactly once, on the first of several K blocks), 1 and 2 threads, both backends, K = 0, NULL bias. */
 #include <omp.h>
 #include <string.h>
 
@@ -67,8 +67,9 @@ int main(void) {
     int nb = __builtin_cpu_supports("avx512f") ? 2 : 1;
     static const int shapes[][3] = {
         {1, 1, 1}, {13, 31, 17}, {14, 32, 16}, {15, 33, 300}, {64, 64, 64}, {29, 70, 257}, {150, 100, 40},
+        {31, 40, 800}, /* two K blocks of 400 */
 #ifndef TAICHU_SANITIZED
-        {400, 96, 520}, {700, 260, 64},
+        {400, 96, 520}, {700, 260, 64}, {130, 50, 1700},
 #endif
     };
     int ns = (int)(sizeof shapes / sizeof shapes[0]);

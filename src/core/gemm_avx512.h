@@ -20,11 +20,15 @@ void tc_sgemm_avx512_bias(int transA, int transB, int M, int N, int K, float alp
 #define TC_GEMM_NR 32   /* columns of the C tile (zmm vectors of B), a multiple of 16 */
 #endif
 #ifndef TC_GEMM_KC
-#define TC_GEMM_KC 256  /* K block: B micro-panel KC×NR in L1 */
+#define TC_GEMM_KC 768  /* largest K block (K is cut into equal blocks of at most this, multiples of 16) */
 #endif
 #ifndef TC_GEMM_MC
-#define TC_GEMM_MC (TC_GEMM_MR * 24) /* M block: A block MC×KC in L2 */
+#define TC_GEMM_MC (TC_GEMM_MR * 24) /* largest M block */
 #endif
-#define TC_GEMM_NC 2048 /* N block: B panel KC×NC in L3 */
-
+#ifndef TC_GEMM_A_FLOATS
+#define TC_GEMM_A_FLOATS (TC_GEMM_MR * 24 * 256) /* A block MC×kc budget (344 KB, L2): MC = 336 at kc 256, 112 at 768 */
+#endif
+#ifndef TC_GEMM_NC
+#define TC_GEMM_NC 2048 /* N block: B panel kc×NC in L3 */
+#endif
 #endif
