@@ -380,6 +380,62 @@ static void check_no_audio(fixture *f, tc_graph *g, const tc_v1_gen_cfg *c) {
     }
 }
 
+/* No leakage between samples and no effect of padding: the batch loss equals the target-length-weighted mean
+ * of single-sample losses (each with its own global row, hence the same masks), and extra padding columns in
+ * text, audio and targets change nothing. Dropout off. */
+static float eval_loss(fixture *f, tc_graph *g, const tc_v1_gen_cfg *c, tc_v1_gen_task task, const tc_v1_gen_batch *b,
+                       int row0) {
+    tc_graph_reset(g);
+    tc_graph_set_mode(g, 0, 0, 0, 0);
+    tc_tensor *l = tc_v1_gen_loss(g, &f->m, c, task, b, 9, row0, NULL, NULL);
+    if (!l) { TC_CHECK(0, "loss: %s", tc_error_get()); return NAN; }
+    return l->data[0];
+}
+
+static void check_batching(fixture *f, tc_graph *g, const tc_v1_gen_cfg *c, tc_v1_gen_task task) {
+    const char *tn = task == TC_V1_GEN_TD ? "TD" : "ID";
+    tc_v1_gen_batch b = batch_of(f, task, 1);
+    float full = eval_loss(f, g, c, task, &b, 0);
+    double num = 0, den = 0, lo = INFINITY, hi = -INFINITY;
+    for (int i = 0; i < B; i++) {
+        tc_v1_gen_batch one = b;
+        one.B = 1;
+        one.ids += i * TT;
+        one.valid += i * TT;
+        one.patches += (size_t)i * f->R * f->Pd;
+        one.audio += (size_t)i * TA * f->Da;
+        one.audio_valid += i * TA;
+        one.targets += i * b.Tg;
+        int n = 0;
+        while (one.targets[n] != 0) n++;
+        float li = eval_loss(f, g, c, task, &one, i);
+        lo = fmin(lo, li), hi = fmax(hi, li);
+        num += (double)(n + 1) * li;
+        den += n + 1;
+    }
+    TC_CHECK_CLOSE(full, num / den, 2e-5, 1e-5);
+    TC_CHECK(hi - lo > 1e-3, "%s: the samples' losses are all %.6f: the check cannot see leakage", tn, lo);
+
+    /* the same batch with 5 more text columns, 3 more audio frames and 7 more target positions, all padding */
+    int Tt2 = TT + 5, Ta2 = TA + 3, Tg2 = b.Tg + 7;
+    int32_t *ids = calloc((size_t)B * Tt2, sizeof *ids), *tg = calloc((size_t)B * Tg2, sizeof *tg);
+    float *valid = calloc((size_t)B * Tt2, sizeof *valid), *av = calloc((size_t)B * Ta2, sizeof *av);
+    float *au = calloc((size_t)B * Ta2 * f->Da, sizeof *au);
+    for (int i = 0; i < B; i++) {
+        memcpy(ids + i * Tt2, f->ids + i * TT, sizeof(int32_t) * TT);
+        memcpy(valid + i * Tt2, f->valid + i * TT, sizeof(float) * TT);
+        memcpy(tg + i * Tg2, b.targets + i * b.Tg, sizeof(int32_t) * (size_t)b.Tg);
+        memcpy(av + i * Ta2, f->audio_valid + i * TA, sizeof(float) * TA);
+        memcpy(au + (size_t)i * Ta2 * f->Da, f->audio + (size_t)i * TA * f->Da, sizeof(float) * TA * (size_t)f->Da);
+    }
+    tc_v1_gen_batch p = {B, Tt2, ids, valid, f->patches, Ta2, au, av, Tg2, tg};
+    float padded = eval_loss(f, g, c, task, &p, 0);
+    TC_CHECK_CLOSE(padded, full, 2e-5, 1e-5);
+    printf("%s batch loss %.6f, weighted mean of single-sample losses (%.4f..%.4f) %.6f, padded %.6f\n", tn, full, lo,
+           hi, num / den, padded);
+    free(ids); free(tg); free(valid); free(av); free(au);
+}
+
 /* One trainer step of each task through the v1 task context and loader on a `taichu synth` set (speech and
  * VQ tokens): finite losses, a FLOP estimate, the same loss again from a fresh context with the same seeds
  * (masks and batch are functions of the saved state only), and ID's refusal when the loader has no tokens. */
@@ -487,6 +543,8 @@ int main(void) {
         check_split(&f, g, &c, (tc_v1_gen_task)task);
     }
     for (int task = 0; task < 2; task++) check_task(&f, g, &c, (tc_v1_gen_task)task);
+    /* after training, so that the samples' losses differ */
+    for (int task = 0; task < 2; task++) check_batching(&f, g, &c, (tc_v1_gen_task)task);
     check_trainer_tasks(&f.m, g);
 
     tc_graph_free(g);
