@@ -36,7 +36,6 @@ void tc_v1_tasks_free(tc_v1_tasks *t) {
     free(t->last_itm3_label);
     free(t->last_itm3_img);
     free(t->last_itm3_aud);
-    tc_graph_free(t->aux);
     memset(t, 0, sizeof *t);
 }
 
@@ -205,7 +204,7 @@ tc_tensor *tc_v1_task_mvm(void *user, tc_graph *g, tc_train_ctx *ctx) {
     tc_v1_tasks *t = user;
     const tc_v1_batch *b = tc_v1_tasks_batch(t, ctx);
     if (!b) return NULL;
-    const int B = b->B, R = b->R, N = R - 1, Pd = b->Pd, Dv = t->m->cfg.vit_hidden_size;
+    const int B = b->B, R = b->R, N = R - 1, Pd = b->Pd;
     uint64_t key = step_key(ctx);
     float *patches = tc_graph_alloc(g, sizeof(float) * (size_t)B * R * Pd);
     memcpy(patches, b->patches, sizeof(float) * (size_t)B * R * Pd);
@@ -222,18 +221,12 @@ tc_tensor *tc_v1_task_mvm(void *user, tc_graph *g, tc_train_ctx *ctx) {
         }
         n += cnt[i];
     }
-    /* target: the ViT features of the unmasked image at the masked patches, in eval mode and without
-     * gradient (a separate graph), so the head must infer what the hidden patch looks like to the ViT */
-    if (!t->aux) t->aux = tc_graph_new();
-    tc_graph_reset(t->aux);
-    tc_graph_set_mode(t->aux, 0, 0, 0, 0);
-    tc_tensor *f = tc_opt_v1_vit(t->aux, t->m, b->patches, B, R);
-    if (!f) return NULL;
-    float *tv = tc_graph_alloc(g, sizeof(float) * (size_t)n * Dv);
+    /* target: the masked patches' own (normalised) pixels, [n, Pd] */
+    float *tv = tc_graph_alloc(g, sizeof(float) * (size_t)n * Pd);
     for (int i = 0, k = 0; i < B; i++)
         for (int j = 0; j < cnt[i]; j++, k++)
-            memcpy(tv + (size_t)k * Dv, f->data + ((size_t)i * R + pos[k]) * Dv, sizeof(float) * (size_t)Dv);
-    int ts[2] = {n, Dv};
+            memcpy(tv + (size_t)k * Pd, b->patches + ((size_t)i * R + pos[k]) * Pd, sizeof(float) * (size_t)Pd);
+    int ts[2] = {n, Pd};
     tc_tensor *target = tc_from_data(g, tv, 2, ts);
     enc_in in = full_input(b);
     in.patches = patches;
@@ -248,8 +241,12 @@ tc_tensor *tc_v1_task_mvm(void *user, tc_graph *g, tc_train_ctx *ctx) {
         for (int j = 0; j < cnt[i]; j++, k++) rows[k] = i * S + lt + pos[k];
     }
     t->mvm_masked += n;
-    tc_tensor *pred = tc_opt_v1_mrfr(g, t->m, h, rows, n);
-    return pred ? tc_mse(g, pred, target, TC_REDUCE_MEAN) : NULL;
+    /* MRFR head -> a ViT-width feature [n, Dv] -> pixels [n, Pd] through the ViT's patch embedding used as its
+     * own inverse (stem weight [Dv, Pd] untransposed), as the original ties img_linear into the MRFR head */
+    tc_tensor *feat = tc_opt_v1_mrfr(g, t->m, h, rows, n);
+    if (!feat) return NULL;
+    tc_tensor *pred = tc_linear(g, feat, tc_opt_v1_of(t->m)->stem.w, NULL, TC_W_IN_OUT);
+    return tc_mse(g, pred, target, TC_REDUCE_MEAN);
 }
 
 static int need_audio(const tc_v1_tasks *t, const tc_v1_batch *b, const char *task) {

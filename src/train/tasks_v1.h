@@ -4,9 +4,10 @@
  *   mlm   mlmThree:  text masked (fixed: 2 pieces -> [MASK]; BERT 15 % 80/10/10: tc_v2_mlm_mask_row);
  *                    MLM head at the masked text rows; CE.
  *   mvm   mrfrThree: image patches masked (fixed 2, or mrm_prob each, >= 1): pixels zeroed before the ViT and
- *                    mask-embedding row 1 on those rows; MRFR head at the masked image rows regresses the
- *                    ViT features of the UNMASKED image (computed without gradient, eval mode); MSE.
- *                    (The original's target came from the masked input: degenerate.)
+ *                    mask-embedding row 1 on those rows; the MRFR head at the masked image rows, followed by the
+ *                    ViT patch embedding used as its inverse (stem weight untransposed: Dv -> Pd), regresses the
+ *                    masked patch's normalised pixels; MSE. (The original's target was the ViT output of the
+ *                    masked input: degenerate. A no-gradient ViT target of the unmasked image can collapse.)
  *   mam   mafrThree: audio frames masked (same rule): frames zeroed + mask row 1; MAFR head regresses the
  *                    original frames (the original's targets were all zeros: a key bug); MSE.
  *   mac   macThree:  same masking; MAFR head output vs the original frames of every masked frame of the batch:
@@ -48,7 +49,6 @@ typedef struct tc_v1_tasks {
     const tc_v1_batch *c_batch;
     tc_sample *gs;
     int gs_cap;
-    tc_graph *aux;            /* no-grad graph for the MVM targets */
     /* counters for tests and logs */
     long itm3_label[5];       /* labels drawn */
     long itm3_same_item;      /* replaced parts that came from the sample's own image (must stay 0) */
