@@ -8,6 +8,7 @@
 #include "core/error.h"
 #include "core/rng.h"
 #include "model/opt_v1.h"
+#include "train/tasks_v1_gen.h"
 
 enum { STREAM_MVM = 0x6d766d, STREAM_MAM = 0x6d616d, STREAM_MAC = 0x6d6163, STREAM_ITM3 = 0x69746d33 };
 
@@ -503,6 +504,7 @@ tc_task_loss_fn tc_v1_task_by_name(const char *name, int *needs_audio, int *need
         {"mafrThree", "mam", tc_v1_task_mam, 1, 0},      {"macThree", "mac", tc_v1_task_mac, 1, 0},
         {"itmThree", "itm3", tc_v1_task_itm3, 0, 0},     {"itc", "itc_image", tc_v1_task_itc, 0, 0},
         {"itc_audio", "itcAudio", tc_v1_task_itc_audio, 1, 0},
+        {"tdThree", "td", tc_v1_task_td, 0, 0},          {"idThree", "id", tc_v1_task_id, 0, 1},
     };
     for (size_t k = 0; k < sizeof tab / sizeof tab[0]; k++)
         if (strcmp(name, tab[k].a) == 0 || strcmp(name, tab[k].b) == 0) {
