@@ -62,4 +62,43 @@ if "$TAICHU" pretrain --data "$out/data" --out "$out/run" --steps 1 --preset opt
 fi
 grep -q "already holds a run with checkpoints; use --resume" "$out/err" || fail "message: $(cat "$out/err")"
 cmp -s "$out/run/model_config.json" "$out/mc.json" || fail "the existing run's model_config.json was overwritten"
+
+# opt-v1: every task of the three levels summed for two steps on a tiny set (speech when this build has
+# espeak-ng), the original's task names; the log has each task's loss; RUN/model loads
+if "$TAICHU" synth --out "$out/v1" --images 12 --seed 6 > /dev/null 2> "$out/err"; then
+    v1tasks='"mlmThree", "mrfrThree", "mafrThree", "macThree", "itmThree", "itc", "itc_audio", "tdThree", "idThree"'
+else
+    grep -q "espeak-ng" "$out/err" || fail "synth with audio: $(cat "$out/err")"
+    "$TAICHU" synth --out "$out/v1" --images 12 --seed 6 --no-audio > /dev/null || fail "synth --no-audio"
+    v1tasks='"mlmThree", "mrfrThree", "itmThree", "itc", "tdThree", "idThree"'
+fi
+cat > "$out/v1.json" <<EOF
+{"model_config": "opt-v1-tiny", "train_batch_size": 4, "learning_rate": 1e-3, "warmup_steps": 1, "seed": 3,
+ "train_datasets": [{"name": "open", "db": ["dataset/text"], "img": ["dataset/image"], "audio": ["dataset/audio"],
+   "tasks": [$v1tasks]}], "img_token_path": "dataset/img_tokens", "sum_tasks": true, "eval_images": 1}
+EOF
+"$TAICHU" pretrain --config "$out/v1.json" --data "$out/v1" --out "$out/v1run" --steps 2 --progress lines \
+    --threads 2 > "$out/v1log" 2>&1 || fail "v1 pretrain: $(cat "$out/v1log")"
+for t in $(echo "$v1tasks" | tr -d '",'); do
+    [ "$(grep -c "\"$t\":[0-9]" "$out/v1run/log.jsonl")" = 2 ] || fail "v1: no $t loss in both steps: $(cat "$out/v1run/log.jsonl")"
+done
+grep -q "itc_t2i_r1" "$out/v1log" || fail "v1: no ITC retrieval check: $(cat "$out/v1log")"
+"$TAICHU" info "$out/v1run/model" > /dev/null || fail "info cannot load the v1 RUN/model"
+grep -Eq '"itc_dim":[[:space:]]*128' "$out/v1run/model/config.json" || fail "v1: ITC temperatures not enabled"
+# defaults (no task list): MetaLoader over the tasks the dataset supports
+"$TAICHU" pretrain --data "$out/v1" --out "$out/v1run2" --preset opt-v1-tiny --batch 4 --steps 2 --progress off \
+    --threads 2 > "$out/v1log2" 2>&1 || fail "v1 defaults: $(cat "$out/v1log2")"
+grep -q "opt-v1, .* tasks: mlmThree itmThree mrfrThree itc" "$out/v1log2" || fail "v1 default tasks: $(cat "$out/v1log2")"
+# an audio task without speech: one line naming the missing directory; an unknown v1 task
+"$TAICHU" synth --out "$out/v1n" --images 6 --seed 6 --no-audio > /dev/null || fail "synth --no-audio"
+echo '{"model_config": "opt-v1-tiny", "train_datasets": [{"tasks": ["mlm", "mam"]}]}' > "$out/v1bad.json"
+if "$TAICHU" pretrain --config "$out/v1bad.json" --data "$out/v1n" --out "$out/v1run3" --steps 1 2> "$out/err"; then
+    fail "v1 audio task without audio accepted"
+fi
+grep -q 'v1bad.json: task "mam" needs audio, but DATA/audio (missing)' "$out/err" || fail "message: $(cat "$out/err")"
+echo '{"model_config": "opt-v1-tiny", "train_datasets": [{"tasks": ["mrm"]}]}' > "$out/v1bad2.json"
+if "$TAICHU" pretrain --config "$out/v1bad2.json" --data "$out/v1n" --out "$out/v1run4" --steps 1 2> "$out/err"; then
+    fail "unknown v1 task accepted"
+fi
+grep -q 'unknown opt-v1 task "mrm"' "$out/err" || fail "message: $(cat "$out/err")"
 echo "cli_pretrain: ok"
