@@ -88,10 +88,12 @@ static inline __mmask16 lane_mask(int n) { /* first n (0..16) lanes */
 /* In-place transpose of a 16×16 float block held in r[0..15] (row i -> column i). */
 TC_AVX512 static inline __attribute__((always_inline)) void transpose16(__m512 r[16]) {
     __m512 t[16], u[16];
+#pragma GCC unroll 8
     for (int i = 0; i < 8; i++) {
         t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);     /* a0 b0 a1 b1 | a4 b4 a5 b5 | ... */
         t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]); /* a2 b2 a3 b3 | ... */
     }
+#pragma GCC unroll 4
     for (int i = 0; i < 4; i++) {
         __m512 lo0 = t[4 * i], hi0 = t[4 * i + 1], lo1 = t[4 * i + 2], hi1 = t[4 * i + 3];
         u[4 * i + 0] = _mm512_shuffle_ps(lo0, lo1, 0x44); /* a0 b0 c0 d0 | a4 b4 c4 d4 | a8.. | a12.. */
@@ -100,6 +102,7 @@ TC_AVX512 static inline __attribute__((always_inline)) void transpose16(__m512 r
         u[4 * i + 3] = _mm512_shuffle_ps(hi0, hi1, 0xEE); /* a3 ... */
     }
     /* u[4g + c] holds, in 128-bit lane l, column 4l + c of rows 4g..4g+3. */
+#pragma GCC unroll 4
     for (int c = 0; c < 4; c++) {
         __m512 v0 = _mm512_shuffle_f32x4(u[c], u[4 + c], 0x88);      /* lanes: g0.l0 g0.l2 g1.l0 g1.l2 */
         __m512 v1 = _mm512_shuffle_f32x4(u[c], u[4 + c], 0xDD);      /* g0.l1 g0.l3 g1.l1 g1.l3 */
@@ -113,6 +116,25 @@ TC_AVX512 static inline __attribute__((always_inline)) void transpose16(__m512 r
 }
 
 _Static_assert(MR <= 16, "pack_a transposes MR rows in 16-row blocks");
+
+/* Load `n` rows (the rest zero) of up to 16 floats (lane mask m), `lds` apart, and transpose them:
+ * r[j] = column j. Every index into r is a constant once inlined, so r stays in registers; the callers'
+ * partial blocks (row or k tails) go through the noinline *_tail functions below, because a loop with a
+ * variable bound over r would force the whole array onto the stack (it did: 100 spills in pack_b). */
+TC_AVX512 static inline __attribute__((always_inline)) void load_t16(const float *s, long lds, int n, __mmask16 m,
+                                                                    __m512 r[16]) {
+#pragma GCC unroll 16
+    for (int i = 0; i < 16; i++) r[i] = i < n ? _mm512_maskz_loadu_ps(m, s + (size_t)i * lds) : _mm512_setzero_ps();
+    transpose16(r);
+}
+
+/* The general case of one 16×16 block: n source rows, kk columns (k values), written as kk rows of `w`
+ * floats (w = 16, or MR = 14 with the overlapping-store trick of pack_a) `ldd` apart. */
+TC_AVX512 static __attribute__((noinline)) void t16_tail(const float *s, long lds, int n, int kk, float *d, long ldd) {
+    __m512 r[16];
+    load_t16(s, lds, n, lane_mask(kk), r);
+    for (int j = 0; j < kk; j++) _mm512_storeu_ps(d + (size_t)j * ldd, r[j]);
+}
 
 /* Pack rows [i0, i0+mc) × k in [p0, p0+kc) of op(A) into MR-row micro-panels: dst[panel][k][MR].
  * Each k row of MR = 14 floats is written with a full 16-lane store: the 2 extra lanes land on the next
@@ -132,28 +154,17 @@ TC_AVX512 static void pack_a(const gemm_prob *P, int i0, int mc, int p0, int kc,
         /* A stored M×K: transpose 16-wide strips of the MR rows (rows 14, 15 of the block are zero) */
         const float *s = P->A + (size_t)(i0 + ir) * P->lda + p0;
         for (int k = 0; k < kc; k += 16) {
-            int kk = kc - k < 16 ? kc - k : 16;
-            __mmask16 m = lane_mask(kk);
+            if (rows < MR || kc - k < 16) {
+                t16_tail(s + k, P->lda, rows, kc - k < 16 ? kc - k : 16, d + (size_t)k * MR, MR);
+                continue;
+            }
+            /* the next 64 k of these rows: 14 strided streams are too many for the prefetchers */
+#pragma GCC unroll 16
+            for (int i = 0; i < MR; i++) _mm_prefetch((const char *)(s + (size_t)i * P->lda + k + 64), _MM_HINT_T0);
             __m512 r[16];
-            if (rows == MR) {
+            load_t16(s + k, P->lda, MR, (__mmask16)0xFFFF, r);
 #pragma GCC unroll 16
-                for (int i = 0; i < MR; i++) {
-                    /* the next 64 k of this row: 14 strided streams are too many for the prefetchers */
-                    _mm_prefetch((const char *)(s + (size_t)i * P->lda + k + 64), _MM_HINT_T0);
-                    r[i] = _mm512_maskz_loadu_ps(m, s + (size_t)i * P->lda + k);
-                }
-            } else {
-                for (int i = 0; i < MR; i++)
-                    r[i] = i < rows ? _mm512_maskz_loadu_ps(m, s + (size_t)i * P->lda + k) : _mm512_setzero_ps();
-            }
-            r[14] = r[15] = _mm512_setzero_ps();
-            transpose16(r);
-            if (kk == 16) {
-#pragma GCC unroll 16
-                for (int j = 0; j < 16; j++) _mm512_storeu_ps(d + (size_t)(k + j) * MR, r[j]);
-            } else {
-                for (int j = 0; j < kk; j++) _mm512_storeu_ps(d + (size_t)(k + j) * MR, r[j]);
-            }
+            for (int j = 0; j < 16; j++) _mm512_storeu_ps(d + (size_t)(k + j) * MR, r[j]);
         }
     }
 }
@@ -171,28 +182,20 @@ TC_AVX512 static void pack_b(const gemm_prob *P, int p0, int kc, int j0, int nr,
         }
         return;
     }
-    /* B stored N×K: transpose 16×16 blocks, two per 16 k values. */
+    /* B stored N×K: transpose 16×16 blocks, NV per 16 k values. */
     const float *s = P->B + (size_t)j0 * P->ldb + p0;
     for (int k = 0; k < kc; k += 16) {
-        int kk = kc - k < 16 ? kc - k : 16;
-        __mmask16 m = lane_mask(kk);
         for (int h = 0; h < NV; h++) {
-            __m512 r[16];
             const float *sh = s + (size_t)h * 16 * P->ldb + k;
-            if (nr == NR) { /* full panel: unconditional loads keep r[] in registers */
-#pragma GCC unroll 16
-                for (int j = 0; j < 16; j++) r[j] = _mm512_maskz_loadu_ps(m, sh + (size_t)j * P->ldb);
-            } else {
-                for (int j = 0; j < 16; j++)
-                    r[j] = h * 16 + j < nr ? _mm512_maskz_loadu_ps(m, sh + (size_t)j * P->ldb) : _mm512_setzero_ps();
+            int n = nr - 16 * h < 0 ? 0 : nr - 16 * h > 16 ? 16 : nr - 16 * h;
+            if (n < 16 || kc - k < 16) {
+                t16_tail(sh, P->ldb, n, kc - k < 16 ? kc - k : 16, dst + (size_t)k * NR + h * 16, NR);
+                continue;
             }
-            transpose16(r);
-            if (kk == 16) {
+            __m512 r[16];
+            load_t16(sh, P->ldb, 16, (__mmask16)0xFFFF, r);
 #pragma GCC unroll 16
-                for (int q = 0; q < 16; q++) _mm512_store_ps(dst + (size_t)(k + q) * NR + h * 16, r[q]);
-            } else {
-                for (int q = 0; q < kk; q++) _mm512_store_ps(dst + (size_t)(k + q) * NR + h * 16, r[q]);
-            }
+            for (int q = 0; q < 16; q++) _mm512_store_ps(dst + (size_t)(k + q) * NR + h * 16, r[q]);
         }
     }
 }
