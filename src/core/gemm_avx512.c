@@ -386,8 +386,14 @@ TC_AVX512 static void gemm_thread(const gemm_prob *P, int nt, int tid, float *bs
                 }
 #pragma omp barrier
             }
-            for (int ic = m_lo; ic < m_hi; ic += P->mc) {
-                int mc = m_hi - ic < P->mc ? m_hi - ic : P->mc;
+            /* M blocks of equal panel counts (at most mc rows): 788 rows in blocks of 112 would leave a
+             * last block of 4 rows that streams every B micro-panel from L3 for 4×32 outputs each. */
+            int mpan = (m_hi - m_lo + MR - 1) / MR, bpan = P->mc / MR;
+            int nblk = mpan > 0 ? (mpan + bpan - 1) / bpan : 0;
+            for (int blk = 0; blk < nblk; blk++) {
+                int ic = m_lo + (int)((long)mpan * blk / nblk) * MR;
+                int ie = m_lo + (int)((long)mpan * (blk + 1) / nblk) * MR;
+                int mc = (ie < m_hi ? ie : m_hi) - ic;
                 /* A micro-panels are packed lazily during the first jp pass, each right after the
                  * kernel before it prefetched its source (the first one is packed cold). */
                 if (n_hi > n_lo && !P->direct_a) pack_a(P, ic, mc < MR ? mc : MR, pc, kc, apack);
