@@ -30,6 +30,7 @@ struct tc_v1_loader {
     row_layout lay;
     uint32_t *spoken;        /* [ds->n] bit k: caption k has speech */
     int n_spoken;
+    float *amean, *astd;     /* [Da] fbank-token statistics for the wav path (dataset-level CMVN) */
     /* the assembled batch */
     tc_v1_batch b;
     int cap_b, cap_tt, cap_ta;
@@ -55,6 +56,7 @@ tc_v1_loader_cfg tc_v1_loader_cfg_for(const tc_model_config *mc, const char *dat
     c.max_audio = mc->max_audio_len < TC_AUDIO_MAX_FRAMES ? mc->max_audio_len : TC_AUDIO_MAX_FRAMES;
     c.img_tokens = mc->img_dec_vocab_size > 0 ? mc->img_token_len : 0;
     c.img_vocab = mc->img_dec_vocab_size;
+    c.audio_stats = 64;
     if (data_dir) {
         snprintf(c.audio_dir, sizeof c.audio_dir, "%s/audio", data_dir);
         snprintf(c.token_dir, sizeof c.token_dir, "%s/img_tokens", data_dir);
@@ -78,6 +80,22 @@ static void audio_path(const tc_v1_loader *L, int item, int cap, const char *ext
     if (w > 0 && (size_t)w < n) snprintf(out + w, n - (size_t)w, "%s_%d.%s", stem, cap, ext);
 }
 
+/* Stacked fbank tokens of a wav file, unnormalised: *f malloc'd [*n, Da]. */
+static int wav_tokens(const tc_v1_loader *L, const char *path, float **f, int *n) {
+    tc_speech_opts so;
+    tc_speech_opts_default(&so);
+    so.stride = V1_AUDIO_STRIDE;
+    so.max_tokens = L->cfg.max_audio;
+    int dim;
+    if (tc_speech_tokens(path, &so, f, n, &dim)) return -1;
+    if (dim != L->cfg.audio_dim) {
+        free(*f);
+        return tc_error_set("%s: speech tokens have %d values (80 fbank bins x 4 frames), the model's audio_dim is %d", path,
+                            dim, L->cfg.audio_dim);
+    }
+    return 0;
+}
+
 /* Audio of (item, cap) into feats [max_audio, Da]; *na frames (0: none spoken). */
 static int load_audio(tc_v1_loader *L, int item, int cap, float *feats, int *na, int *acap) {
     const tc_v1_loader_cfg *c = &L->cfg;
@@ -95,26 +113,11 @@ static int load_audio(tc_v1_loader *L, int item, int cap, float *feats, int *na,
         if (tc_audio_feat_load(path, c->audio_dim, c->max_audio, &f, &n)) return -1;
     } else {
         audio_path(L, item, k, "wav", path, sizeof path);
-        tc_speech_opts so;
-        tc_speech_opts_default(&so);
-        so.stride = V1_AUDIO_STRIDE;
-        so.max_tokens = c->max_audio;
-        if (tc_speech_tokens(path, &so, &f, &n, &dim)) return -1;
-        if (dim != c->audio_dim) {
-            free(f);
-            return tc_error_set("%s: speech tokens have %d values (80 fbank bins x 4 frames), the model's audio_dim is %d",
-                                path, dim, c->audio_dim);
-        }
-        /* per-utterance normalisation per dimension: log-mel energies sit around -15..15, which would
-         * dominate the MAFR regression and the embedding's scale */
-        for (int d = 0; d < dim && n > 0; d++) {
-            double s = 0, s2 = 0;
-            for (int t = 0; t < n; t++) s += f[(size_t)t * dim + d];
-            double mean = s / n;
-            for (int t = 0; t < n; t++) { double x = f[(size_t)t * dim + d] - mean; s2 += x * x; }
-            double inv = 1.0 / sqrt(s2 / n + 1e-5);
-            for (int t = 0; t < n; t++) f[(size_t)t * dim + d] = (float)((f[(size_t)t * dim + d] - mean) * inv);
-        }
+        if (wav_tokens(L, path, &f, &n)) return -1;
+        /* dataset-level normalisation (log-mel energies sit around -15..15); per-utterance statistics would leak
+         * the masked frames into the visible ones (their sum is minus the masked frames' sum) */
+        for (int t = 0; t < n; t++)
+            for (int d = 0; d < dim; d++) f[(size_t)t * dim + d] = (f[(size_t)t * dim + d] - L->amean[d]) / L->astd[d];
     }
     memcpy(feats, f, sizeof(float) * (size_t)n * (size_t)dim);
     free(f);
@@ -209,6 +212,10 @@ tc_v1_loader *tc_v1_loader_open(const tc_ds_captions *ds, const tc_v1_loader_cfg
             L->n_spoken += L->spoken[i] != 0;
         }
     }
+    if (L->n_spoken > 0 && tc_v1_loader_audio_stats(L, cfg->audio_stats > 0 ? cfg->audio_stats : 64)) {
+        tc_v1_loader_close(L);
+        return NULL;
+    }
     tc_loader_cfg bc = cfg->base;
     bc.extra_bytes = y->bytes;
     bc.extra_fn = extra_row;
@@ -222,6 +229,8 @@ void tc_v1_loader_close(tc_v1_loader *L) {
     if (!L) return;
     tc_loader_close(L->base);
     free(L->spoken);
+    free(L->amean);
+    free(L->astd);
     free(L->ids); free(L->tok); free(L->tgt); free(L->valid); free(L->patches); free(L->audio); free(L->avalid);
     free(L->tgt_len); free(L->acap); free(L->samples);
     free(L);
@@ -308,6 +317,43 @@ const tc_v1_batch *tc_v1_loader_get(tc_v1_loader *L, uint64_t key, const tc_samp
     b->audio_cap = L->acap;
     b->key = key;
     return b;
+}
+
+int tc_v1_loader_audio_stats(tc_v1_loader *L, int max_items) {
+    const int Da = L->cfg.audio_dim;
+    double *s1 = tc_xcalloc((size_t)Da, sizeof(double)), *s2 = tc_xcalloc((size_t)Da, sizeof(double));
+    long cnt = 0;
+    int used = 0, rc = 0;
+    char path[2400];
+    for (int i = 0; i < L->ds->n && used < max_items && rc == 0; i++) {
+        if (!L->spoken[i]) continue;
+        int k = 0;
+        while (!(L->spoken[i] >> k & 1u)) k++;
+        audio_path(L, i, k, "wav", path, sizeof path);
+        if (!tc_file_exists(path)) continue; /* precomputed .npz features are used as they are */
+        float *f;
+        int n;
+        if (wav_tokens(L, path, &f, &n)) { rc = -1; break; }
+        for (int t = 0; t < n; t++)
+            for (int d = 0; d < Da; d++) { double x = f[(size_t)t * Da + d]; s1[d] += x; s2[d] += x * x; }
+        cnt += n;
+        used++;
+        free(f);
+    }
+    if (rc == 0) {
+        free(L->amean);
+        free(L->astd);
+        L->amean = tc_xmalloc(sizeof(float) * (size_t)Da);
+        L->astd = tc_xmalloc(sizeof(float) * (size_t)Da);
+        for (int d = 0; d < Da; d++) {
+            double m = cnt ? s1[d] / cnt : 0, v = cnt ? s2[d] / cnt - m * m : 1;
+            L->amean[d] = (float)m;
+            L->astd[d] = (float)sqrt(v > 1e-6 ? v : 1e-6);
+        }
+    }
+    free(s1);
+    free(s2);
+    return rc;
 }
 
 int tc_v1_loader_has_audio(const tc_v1_loader *L) { return L->cfg.audio_dir[0] && L->n_spoken > 0; }

@@ -9,8 +9,8 @@
  *
  * Audio of image "synth/synth_NNNNNN.jpg", caption K: <audio_dir>/synth/synth_NNNNNN_K.npz (the original's
  * precomputed [T, Da] features, key "feat") or, failing that, .../synth_NNNNNN_K.wav (taichu's fbank path:
- * 80 log-mel bins stacked 4 frames per token = 320 dims, then normalised per utterance to zero mean and unit
- * variance per dimension). A caption without its own speech uses the item's first spoken caption (synth
+ * 80 log-mel bins, 4 frames stacked per token every 100 ms = 320 dims, normalised per dimension with the mean and
+ * standard deviation over the first audio_stats spoken items of the set). A caption without its own speech uses the item's first spoken caption (synth
  * speaks caption 0 only, unless --speak-all); an item without speech gets no audio rows (Ta_b = 0).
  * VQ tokens: <token_dir>/synth/synth_NNNNNN.npz key "feat" -> code + 1, first Tv - 1 kept, EOS 0 (spec §4.1
  * idThree; Tv = img_token_len = 64). */
@@ -34,6 +34,7 @@ typedef struct tc_v1_loader_cfg {
     int max_audio;            /* frames kept per utterance (the model's max_audio_len, at most 50) */
     int img_tokens;           /* Tv (the model's img_token_len; 0: no tokens) */
     int img_vocab;            /* img_dec_vocab_size: code + 1 must be below it */
+    int audio_stats;          /* wav path: spoken items (in dataset order) whose tokens give the normalisation (64) */
 } tc_v1_loader_cfg;
 
 /* Defaults for model config mc on dataset root data_dir: v1 preprocessing at mc's image size, text
@@ -71,6 +72,8 @@ void tc_v1_loader_close(tc_v1_loader *L);
 void tc_v1_loader_prefetch(tc_v1_loader *L, uint64_t key, const tc_sample *s, int B);
 const tc_v1_batch *tc_v1_loader_get(tc_v1_loader *L, uint64_t key, const tc_sample *s, int B);
 
+/* Recompute the wav-path normalisation from the first max_items spoken items (done by open). */
+int tc_v1_loader_audio_stats(tc_v1_loader *L, int max_items);
 int tc_v1_loader_has_audio(const tc_v1_loader *L);   /* audio_dir set and at least one item spoken */
 int tc_v1_loader_has_tokens(const tc_v1_loader *L);  /* token_dir set */
 const tc_v1_loader_cfg *tc_v1_loader_config(const tc_v1_loader *L);
