@@ -126,7 +126,11 @@ typedef struct enc_in {
     const int32_t *ids; const float *valid; int Tt;       /* text (ids NULL: none) */
     const float *patches; tc_v1_mask img_mode; const int32_t *img_rows;  /* image (NULL: none) */
     const float *audio; const float *avalid; int Ta; tc_v1_mask aud_mode; const int32_t *aud_rows;
+    double *flops;   /* forward FLOPs are added here (may be NULL) */
 } enc_in;
+
+/* forward FLOPs of one pre-LN layer over n tokens of width d, FFN f: dense 2·params per token + attention */
+static double layer_flops(double n, double d, double f) { return n * (2.0 * (4 * d * d + 2 * d * f)) + 4.0 * n * n * d; }
 
 /* Embed the given modalities, compact them (text | N patches | audio) and run the cross encoder:
  * H [B, S, D]; *S_out = S. */
@@ -143,13 +147,21 @@ static tc_tensor *encode(tc_graph *g, tc_model *m, const enc_in *in, int *S_out)
         return NULL;
     float *valid;
     tc_tensor *x = tc_opt_v1_gather(g, txt, in->valid, img, N, aud, in->avalid, &valid, S_out);
+    if (x && in->flops) {
+        const tc_model_config *c = &m->cfg;
+        if (in->patches)
+            *in->flops += in->B * (c->vit_num_layers * layer_flops(N + 1, c->vit_hidden_size, c->vit_intermediate_size) +
+                                   2.0 * N * 3 * c->patch_size * c->patch_size * c->vit_hidden_size);
+        *in->flops += in->B * c->num_hidden_layers * layer_flops(*S_out, c->hidden_size, c->intermediate_size);
+    }
     return x ? tc_opt_v1_encoder(g, m, x, valid) : NULL;
 }
 
 /* the unmasked inputs of batch b, every mask-embedding on row 0 (the original's all-zero img/audio masks) */
-static enc_in full_input(const tc_v1_batch *b) {
+static enc_in full_input(const tc_v1_batch *b, tc_train_ctx *ctx) {
     enc_in in;
     memset(&in, 0, sizeof in);
+    in.flops = &ctx->flops;
     in.B = b->B;
     in.ids = b->ids; in.valid = b->valid; in.Tt = b->Tt;
     in.patches = b->patches; in.img_mode = TC_V1_MASK_ROW0;
@@ -188,7 +200,7 @@ tc_tensor *tc_v1_task_mlm(void *user, tc_graph *g, tc_train_ctx *ctx) {
         n += cnt[i];
     }
     if (n == 0) return tc_error_set("mlmThree: no caption of the batch has a word piece to mask"), NULL;
-    enc_in in = full_input(b);
+    enc_in in = full_input(b, ctx);
     in.ids = ids;
     int S;
     tc_tensor *h = encode(g, t->m, &in, &S);
@@ -197,6 +209,7 @@ tc_tensor *tc_v1_task_mlm(void *user, tc_graph *g, tc_train_ctx *ctx) {
     for (int i = 0, k = 0; i < B; i++)
         for (int j = 0; j < cnt[i]; j++, k++) rows[k] = i * S + pos[k]; /* text comes first in the compact rows */
     t->mlm_masked += n;
+    ctx->flops += 2.0 * n * (double)t->m->cfg.hidden_size * t->m->cfg.vocab_size;
     tc_tensor *logits = tc_opt_v1_mlm(g, t->m, h, rows, n);
     return logits ? tc_cross_entropy(g, logits, tgt, -1, 0.0f, TC_REDUCE_MEAN) : NULL;
 }
@@ -229,7 +242,7 @@ tc_tensor *tc_v1_task_mvm(void *user, tc_graph *g, tc_train_ctx *ctx) {
             memcpy(tv + (size_t)k * Pd, b->patches + ((size_t)i * R + pos[k]) * Pd, sizeof(float) * (size_t)Pd);
     int ts[2] = {n, Pd};
     tc_tensor *target = tc_from_data(g, tv, 2, ts);
-    enc_in in = full_input(b);
+    enc_in in = full_input(b, ctx);
     in.patches = patches;
     in.img_mode = TC_V1_MASK_ROWS;
     in.img_rows = mrows;
@@ -291,9 +304,10 @@ static int mam_mask(tc_v1_tasks *t, tc_graph *g, const tc_v1_batch *b, tc_train_
 }
 
 /* MAFR head outputs [n, Da] at the masked frames and their original frames (a constant [n, Da]). */
-static tc_tensor *mam_forward(tc_v1_tasks *t, tc_graph *g, const tc_v1_batch *b, const mam_plan *p, tc_tensor **target) {
+static tc_tensor *mam_forward(tc_v1_tasks *t, tc_graph *g, tc_train_ctx *ctx, const tc_v1_batch *b, const mam_plan *p,
+                              tc_tensor **target) {
     const int Da = b->Da, N = b->R - 1;
-    enc_in in = full_input(b);
+    enc_in in = full_input(b, ctx);
     in.audio = p->audio;
     in.aud_mode = TC_V1_MASK_ROWS;
     in.aud_rows = p->arows;
@@ -319,7 +333,7 @@ tc_tensor *tc_v1_task_mam(void *user, tc_graph *g, tc_train_ctx *ctx) {
     if (!b || need_audio(t, b, "mafrThree (masked audio regression)")) return NULL;
     mam_plan p;
     if (mam_mask(t, g, b, ctx, STREAM_MAM, &p)) return NULL;
-    tc_tensor *target, *pred = mam_forward(t, g, b, &p, &target);
+    tc_tensor *target, *pred = mam_forward(t, g, ctx, b, &p, &target);
     return pred ? tc_mse(g, pred, target, TC_REDUCE_MEAN) : NULL;
 }
 
@@ -330,7 +344,7 @@ tc_tensor *tc_v1_task_mac(void *user, tc_graph *g, tc_train_ctx *ctx) {
     mam_plan p;
     if (mam_mask(t, g, b, ctx, STREAM_MAC, &p)) return NULL;
     if (p.n < 2) return tc_error_set("macThree: needs at least 2 masked frames in the batch (got %d)", p.n), NULL;
-    tc_tensor *target, *pred = mam_forward(t, g, b, &p, &target);
+    tc_tensor *target, *pred = mam_forward(t, g, ctx, b, &p, &target);
     if (!pred) return NULL;
     /* every masked frame's prediction against the original frames of all masked frames of the batch: the
      * positive is its own, the others (other times of the same utterance, other utterances) are negatives;
@@ -406,7 +420,7 @@ tc_tensor *tc_v1_task_itm3(void *user, tc_graph *g, tc_train_ctx *ctx) {
             memcpy(avalid + (size_t)i * Ta, b->audio_valid + (size_t)au * Ta, sizeof(float) * (size_t)Ta);
         }
     }
-    enc_in in = full_input(b);
+    enc_in in = full_input(b, ctx);
     in.patches = patches;
     in.audio = audio;
     in.avalid = avalid;
@@ -425,24 +439,40 @@ static tc_tensor *pooled(tc_graph *g, tc_model *m, const enc_in *in) {
     return h ? tc_l2_normalize(g, tc_opt_v1_pooler(g, m, h), 1e-6f) : NULL;
 }
 
-tc_tensor *tc_v1_pooled_text(tc_graph *g, tc_model *m, const int32_t *ids, const float *valid, int B, int Tt) {
+/* single-modality inputs (flops may be NULL) */
+static enc_in only_text(const int32_t *ids, const float *valid, int B, int Tt, double *flops) {
     enc_in in;
     memset(&in, 0, sizeof in);
-    in.B = B; in.ids = ids; in.valid = valid; in.Tt = Tt;
+    in.B = B; in.ids = ids; in.valid = valid; in.Tt = Tt; in.flops = flops;
+    return in;
+}
+
+static enc_in only_image(const float *patches, int B, double *flops) {
+    enc_in in;
+    memset(&in, 0, sizeof in);
+    in.B = B; in.patches = patches; in.img_mode = TC_V1_MASK_ROW0; in.flops = flops;
+    return in;
+}
+
+static enc_in only_audio(const float *audio, const float *valid, int B, int Ta, double *flops) {
+    enc_in in;
+    memset(&in, 0, sizeof in);
+    in.B = B; in.audio = audio; in.avalid = valid; in.Ta = Ta; in.aud_mode = TC_V1_MASK_ROW0; in.flops = flops;
+    return in;
+}
+
+tc_tensor *tc_v1_pooled_text(tc_graph *g, tc_model *m, const int32_t *ids, const float *valid, int B, int Tt) {
+    enc_in in = only_text(ids, valid, B, Tt, NULL);
     return pooled(g, m, &in);
 }
 
 tc_tensor *tc_v1_pooled_image(tc_graph *g, tc_model *m, const float *patches, int B) {
-    enc_in in;
-    memset(&in, 0, sizeof in);
-    in.B = B; in.patches = patches; in.img_mode = TC_V1_MASK_ROW0;
+    enc_in in = only_image(patches, B, NULL);
     return pooled(g, m, &in);
 }
 
 tc_tensor *tc_v1_pooled_audio(tc_graph *g, tc_model *m, const float *audio, const float *valid, int B, int Ta) {
-    enc_in in;
-    memset(&in, 0, sizeof in);
-    in.B = B; in.audio = audio; in.avalid = valid; in.Ta = Ta; in.aud_mode = TC_V1_MASK_ROW0;
+    enc_in in = only_audio(audio, valid, B, Ta, NULL);
     return pooled(g, m, &in);
 }
 
@@ -453,8 +483,9 @@ tc_tensor *tc_v1_task_itc(void *user, tc_graph *g, tc_train_ctx *ctx) {
     tc_tensor *scale = tc_opt_v1_itc_scale(g, t->m, 0);
     if (!scale) return NULL;
     if (b->B < 2) return tc_error_set("itc: needs a batch of at least 2 samples (got %d)", b->B), NULL;
-    tc_tensor *te = tc_v1_pooled_text(g, t->m, b->ids, b->valid, b->B, b->Tt);
-    tc_tensor *ie = te ? tc_v1_pooled_image(g, t->m, b->patches, b->B) : NULL;
+    enc_in it = only_text(b->ids, b->valid, b->B, b->Tt, &ctx->flops), ii = only_image(b->patches, b->B, &ctx->flops);
+    tc_tensor *te = pooled(g, t->m, &it);
+    tc_tensor *ie = te ? pooled(g, t->m, &ii) : NULL;
     if (!ie) return NULL;
     if (ctx->world > 1) {
         ie = tc_dist_allgather_rows(g, ctx->dist, ie);
@@ -486,8 +517,9 @@ tc_tensor *tc_v1_task_itc_audio(void *user, tc_graph *g, tc_train_ctx *ctx) {
     if (n < 2 || (ctx->world > 1 && n != B))
         return tc_error_set("itc_audio: needs at least 2 samples with speech in the batch (and all of them under MPI); got %d of %d",
                             n, B), NULL;
-    tc_tensor *te = tc_v1_pooled_text(g, t->m, ids, valid, n, Tt);
-    tc_tensor *ae = te ? tc_v1_pooled_audio(g, t->m, audio, av, n, Ta) : NULL;
+    enc_in it = only_text(ids, valid, n, Tt, &ctx->flops), ia = only_audio(audio, av, n, Ta, &ctx->flops);
+    tc_tensor *te = pooled(g, t->m, &it);
+    tc_tensor *ae = te ? pooled(g, t->m, &ia) : NULL;
     if (!ae) return NULL;
     if (ctx->world > 1) {
         ae = tc_dist_allgather_rows(g, ctx->dist, ae);
