@@ -11,10 +11,16 @@
 
 #include "core/error.h"
 #include "core/progress.h"
+#include "core/gemm.h"
+#include "core/threads.h"
+#include "core/vmath.h"
+#include "eval/protocol_rows.h"
 #include "model/infer.h"
 #include "model/opt_v2.h"
 
 #include <math.h>
+#include <omp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -30,6 +36,8 @@ struct tc_eval_v2_cache {
     float **txt_x;   /* [n_txt] -> [len][D]: text states after fusion layer 0's self-attention sub-block */
     float **txt_q;   /* [n_txt] -> [len][D]: layer 0's cross-attention queries of those states (text only too) */
     int *txt_len;    /* [n_txt] tokens incl. [CLS]/[SEP] */
+    tc_graph **pool; /* [npool] one graph per pair-batch worker */
+    int npool;
 };
 
 static double now_s(void) {
@@ -83,6 +91,8 @@ void tc_eval_v2_cache_free(tc_eval_v2_cache *c) {
     free(c->img_emb);
     free(c->txt_emb);
     tc_graph_free(c->g);
+    for (int i = 0; i < c->npool; i++) tc_graph_free(c->pool[i]);
+    free(c->pool);
     free(c);
 }
 
@@ -161,26 +171,14 @@ int tc_eval_v2_cache_texts(tc_eval_v2_cache *c, const tc_ds_ids *texts, int firs
 }
 
 void tc_eval_v2_similarity(const tc_eval_v2_cache *c, float *sim) {
-    int E = c->E;
-    for (int i = 0; i < c->n_img; i++)
-        for (int t = 0; t < c->n_txt; t++) {
-            const float *a = c->img_emb + (long)i * E, *b = c->txt_emb + (long)t * E;
-            float s = 0;
-            for (int e = 0; e < E; e++) s += a[e] * b[e];
-            sim[(long)i * c->n_txt + t] = s;
-        }
+    /* one GEMM: img_emb [n_img, E] x txt_embᵀ [E, n_txt] */
+    tc_sgemm(0, 1, c->n_img, c->n_txt, c->E, 1.0f, c->img_emb, c->E, c->txt_emb, c->E, 0.0f, sim, c->n_txt);
 }
 
 /* packed [n, ch] -> [P, T, ch] with zero rows at padding */
 static tc_tensor *unpack(tc_graph *g, tc_tensor *x, const int32_t *rows, int n, int P, int T) {
     int ch = x->shape[x->ndim - 1], shape[3] = {P, T, ch};
     return tc_reshape(g, tc_scatter_rows(g, x, rows, n, P * T), 3, shape);
-}
-
-/* [P, D] -> [P, 1, D] */
-static tc_tensor *as_rows(tc_graph *g, tc_tensor *x) {
-    int shape[3] = {x->shape[0], 1, x->shape[1]};
-    return tc_reshape(g, tc_contiguous(g, x), 3, shape);
 }
 
 /* Cross-attention of packed query rows q [nq, D] to the batch's images: group u's rows [r0[u], r0[u+1]) all
@@ -199,9 +197,140 @@ static tc_tensor *cross_groups(tc_graph *g, tc_tensor *q, tc_tensor *ku, tc_tens
     return nu == 1 ? parts[0] : tc_concat(g, parts, nu, 0);
 }
 
+/* A linear layer's weight as the [dh, D] block of output rows e0..e0+dh of W (W·x convention): GEMM operand
+ * B for op(B) = that block ([K = dh, N = D], trans 0) or its transpose ([K = D, N = dh], trans 1 requested
+ * by want_t). Sets *ptr, *ld and returns the trans flag. */
+static int w_rows(const tc_nn_linear *l, int e0, int want_t, const float **ptr, int *ld) {
+    if (l->layout == TC_W_OUT_IN) { /* W [out][in]: rows e0.. are contiguous rows */
+        *ptr = l->w->data + (long)e0 * l->in;
+        *ld = l->in;
+        return want_t;
+    }
+    *ptr = l->w->data + e0; /* W [in][out]: the block is columns e0.., so its transpose is stored */
+    *ld = l->out;
+    return !want_t;
+}
+
+/* Self-attention of one query row per pair (the [CLS] row of the last fusion layer) over the pair's packed
+ * rows, without projecting keys and values for every row. With y the layer-normed rows and q = Wq y_cls + bq:
+ *   score_j,h = s·q_h·(Wk_h y_j + bk_h) = y_j·u_h + c_h,   u_h = s·Wk_hᵀ q_h,  c_h = s·q_h·bk_h
+ *   out_h     = Σ_j p_j,h (Wv_h y_j + bv_h) = Wv_h (Σ_j p_j,h y_j) + bv_h      (Σ_j p_j,h = 1)
+ * so per row only H dot products and H axpys of width D remain, instead of two D×D projections: the same
+ * sums in another order (float rounding apart). y [n, D] contiguous, q [P, D] contiguous; pair p's rows
+ * are r0[p] .. r0[p] + len[p] - 1. -> [P, D] before the output projection. */
+static tc_tensor *cls_self_attention(tc_graph *g, const tc_nn_mha *a, const tc_tensor *y, const tc_tensor *q,
+                                     const int32_t *r0, const int *len, int P) {
+    int D = y->shape[1], H = a->heads, dh = D / H, HD = H * D, maxl = 1;
+    float scale = 1.0f / sqrtf((float)dh);
+    for (int p = 0; p < P; p++) maxl = len[p] > maxl ? len[p] : maxl;
+    float *u = tc_graph_alloc(g, sizeof(float) * (size_t)P * HD); /* [P][H][D] */
+    float *w = tc_graph_alloc(g, sizeof(float) * (size_t)P * HD); /* [P][H][D] probability-weighted rows */
+    float *s = tc_graph_alloc(g, sizeof(float) * (size_t)maxl);    /* [maxl] one head's scores */
+    int os[2] = {P, D};
+    tc_tensor *out = tc_new(g, 2, os);
+    for (int h = 0; h < H; h++) { /* u_h = s · q_h Wk_h: [P, dh] x [dh, D] */
+        const float *wk;
+        int ld, tb = w_rows(&a->k, h * dh, 0, &wk, &ld);
+        tc_sgemm(0, tb, P, D, dh, scale, q->data + h * dh, D, wk, ld, 0.0f, u + h * D, HD);
+    }
+    for (int p = 0; p < P; p++) {
+        const float *yp = y->data + (long)r0[p] * D, *qp = q->data + (long)p * D;
+        int n = len[p];
+        for (int h = 0; h < H; h++) {
+            const float *uh = u + (long)p * HD + (long)h * D;
+            float ch = 0.f;
+            if (a->k.b) {
+                const float *bk = a->k.b->data + h * dh;
+                for (int e = 0; e < dh; e++) ch += qp[h * dh + e] * bk[e];
+                ch *= scale;
+            }
+            for (int j = 0; j < n; j++) {
+                const float *yj = yp + (long)j * D;
+                float acc = 0.f;
+#pragma omp simd reduction(+ : acc)
+                for (int e = 0; e < D; e++) acc += yj[e] * uh[e];
+                s[j] = acc + ch;
+            }
+            float sum = tc_row_exp_sum(s, s, n, tc_row_max(s, n));
+            tc_row_scale(s, n, 1.0f / sum);
+            float *wh = w + (long)p * HD + (long)h * D;
+            memset(wh, 0, sizeof(float) * (size_t)D);
+            for (int j = 0; j < n; j++) {
+                const float *yj = yp + (long)j * D;
+                float pj = s[j];
+#pragma omp simd
+                for (int e = 0; e < D; e++) wh[e] += pj * yj[e];
+            }
+        }
+    }
+    for (int h = 0; h < H; h++) { /* out_h = w_h Wv_hᵀ + bv_h: [P, D] x [D, dh] */
+        const float *wv;
+        int ld, tb = w_rows(&a->v, h * dh, 1, &wv, &ld);
+        if (a->v.b)
+            tc_sgemm_bias(0, tb, P, dh, D, 1.0f, w + h * D, HD, wv, ld, 0.0f, out->data + h * dh, D, a->v.b->data + h * dh);
+        else
+            tc_sgemm(0, tb, P, dh, D, 1.0f, w + h * D, HD, wv, ld, 0.0f, out->data + h * dh, D);
+    }
+    return out;
+}
+
+/* y [rows, out] = x W (+ bias) + beta·y through the layer's weight layout, outside the graph. */
+static void lin_rows(const tc_nn_linear *l, const float *x, int ldx, int rows, float beta, float *y, int ldy) {
+    int t = l->layout == TC_W_OUT_IN;
+    tc_sgemm_bias(0, t, rows, l->out, l->in, 1.0f, x, ldx, l->w->data, t ? l->in : l->out, beta, y, ldy,
+                  l->b ? l->b->data : NULL);
+}
+
+#define ROWS_CHUNK 128 /* rows per direct-path chunk: its [rows, ffn] hidden stays in L2 (256 KiB at ffn 512) */
+
+/* Fusion layer 0 when more layers follow, on the batch's packed rows x [n, D], in place: cross-attention
+ * (queries cached per text), its projection, LN2 and the FFN, chunk by chunk (a chunk = consecutive pairs
+ * of one image, about ROWS_CHUNK rows) so that each chunk's intermediates stay in cache; the layer's self-
+ * attention already ran per text. When y is not NULL, also y [n, D] = ln_next(x) (the last layer's LN1).
+ * Pair p's rows start at r0[p] and number len[p]; image group u is pairs pg[u] .. pg[u+1]-1 with keys and
+ * values ku, vu [nu][R][D]. Same sums as the graph ops (float rounding apart). */
+static void layer0_rows(tc_graph *g, const tc_eval_v2_cache *c, const tc_nn_block *b, const tc_nn_layernorm *ln_next,
+                        const tc_eval_pair *pairs, const int32_t *r0, const int *len, const int *pg, int nu,
+                        const float *ku, const float *vu, float *x, float *y) {
+    const tc_nn_mha *xa = &b->xattn;
+    int D = c->D, R = c->R, H = xa->heads, dh = D / H, F = b->ffn.mapping.out, cap = ROWS_CHUNK;
+    int erf = b->ffn.act == TC_ACT_GELU_ERF;
+    float scale = 1.0f / sqrtf((float)dh);
+    for (int u = 0; u < nu; u++)
+        for (int p = pg[u]; p < pg[u + 1]; p++) cap = len[p] > cap ? len[p] : cap;
+    float *qb = tc_graph_alloc(g, sizeof(float) * (size_t)cap * D); /* [cap, D] queries */
+    float *sb = tc_graph_alloc(g, sizeof(float) * (size_t)cap * R); /* [cap, R] one head's probabilities */
+    float *ab = tc_graph_alloc(g, sizeof(float) * (size_t)cap * D); /* [cap, D] attention out, then LN2 out */
+    float *hb = tc_graph_alloc(g, sizeof(float) * (size_t)cap * F); /* [cap, F] FFN hidden */
+    for (int u = 0; u < nu; u++) {
+        const float *K = ku + (long)u * R * D, *V = vu + (long)u * R * D;
+        for (int p = pg[u]; p < pg[u + 1];) {
+            int p1 = p, nr = 0;
+            while (p1 < pg[u + 1] && nr + len[p1] <= cap) {
+                memcpy(qb + (long)nr * D, c->txt_q[pairs[p1].txt], sizeof(float) * (size_t)len[p1] * D);
+                nr += len[p1++];
+            }
+            float *xr = x + (long)r0[p] * D;
+            for (int h = 0; h < H; h++) {
+                tc_sgemm(0, 1, nr, R, dh, scale, qb + h * dh, D, K + h * dh, D, 0.0f, sb, R);
+                tc_evr_softmax_rows(sb, nr, R, R);
+                tc_sgemm(0, 0, nr, dh, R, 1.0f, sb, R, V + h * dh, D, 0.0f, ab + h * dh, D);
+            }
+            lin_rows(&xa->proj, ab, D, nr, 1.0f, xr, D); /* x += XA */
+            tc_evr_layernorm(xr, D, ab, D, nr, D, b->ln2.gamma->data, b->ln2.beta->data, b->ln2.eps);
+            lin_rows(&b->ffn.mapping, ab, D, nr, 0.0f, hb, F);
+            tc_evr_gelu(hb, (long)nr * F, erf);
+            lin_rows(&b->ffn.projection, hb, F, nr, 1.0f, xr, D); /* x += FFN */
+            if (y)
+                tc_evr_layernorm(xr, D, y + (long)r0[p] * D, D, nr, D, ln_next->gamma->data, ln_next->beta->data,
+                                 ln_next->eps);
+            p = p1;
+        }
+    }
+}
+
 /* One batch of pairs (sorted by image) -> ITM class-1 logits out [P]. */
-static int itm_batch(tc_eval_v2_cache *c, const tc_eval_pair *pairs, int P, float *out) {
-    tc_graph *g = c->g;
+static int itm_batch(tc_eval_v2_cache *c, tc_graph *g, const tc_eval_pair *pairs, int P, float *out) {
     tc_model *m = c->m;
     tc_opt_v2 *v = tc_opt_v2_of(m);
     int D = c->D, R = c->R, L = v->fusion.n, T = 1, n = 0;
@@ -213,8 +342,12 @@ static int itm_batch(tc_eval_v2_cache *c, const tc_eval_pair *pairs, int P, floa
     }
     /* packed text rows x [n, D], their flat positions rows [n] in [P, T], validity [P, T], CLS rows [P] */
     int xs[2] = {n, D};
-    tc_tensor *x = tc_new(g, 2, xs), *xq = L > 0 ? tc_new(g, 2, xs) : NULL; /* xq: layer 0's cached queries */
+    /* the direct (graph-free, chunked) path for layer 0: for the GELU activations the fusion uses */
+    int direct = L > 1 && (v->fusion.blocks[0].ffn.act == TC_ACT_GELU_TANH || v->fusion.blocks[0].ffn.act == TC_ACT_GELU_ERF);
+    /* xq: layer 0's cached queries, for the graph path (the direct path reads them from the cache) */
+    tc_tensor *x = tc_new(g, 2, xs), *xq = L > 0 && !direct ? tc_new(g, 2, xs) : NULL;
     int32_t *rows = tc_graph_alloc(g, sizeof(int32_t) * (size_t)n), *cls = tc_graph_alloc(g, sizeof(int32_t) * (size_t)P);
+    int *plen = tc_graph_alloc(g, sizeof(int) * (size_t)P); /* [P] rows of each pair */
     float *valid = tc_graph_alloc(g, sizeof(float) * (size_t)P * T);
     memset(valid, 0, sizeof(float) * (size_t)P * T);
     /* the distinct images of the batch (consecutive: pairs are sorted by image); per image group u its first
@@ -232,6 +365,7 @@ static int itm_batch(tc_eval_v2_cache *c, const tc_eval_pair *pairs, int P, floa
         memcpy(x->data + (long)r * D, c->txt_x[t], sizeof(float) * (size_t)l * D);
         if (xq) memcpy(xq->data + (long)r * D, c->txt_q[t], sizeof(float) * (size_t)l * D);
         cls[p] = r;
+        plen[p] = l;
         for (int j = 0; j < l; j++) {
             rows[r + j] = p * T + j;
             valid[(long)p * T + j] = 1.f;
@@ -244,14 +378,22 @@ static int itm_batch(tc_eval_v2_cache *c, const tc_eval_pair *pairs, int P, floa
     tc_tensor *img = tc_new(g, 3, us); /* [nu, R, D] */
     for (int u = 0; u < nu; u++) memcpy(img->data + (long)u * R * D, c->vit + (long)uimg[u] * R * D, sizeof(float) * (size_t)R * D);
     tc_tensor *h0 = NULL; /* [P, D]: the CLS rows once the last layer narrows to them */
-    int s2[2] = {P, D};
+    tc_tensor *y_last = NULL; /* [n, D]: the last layer's LN1 of every row, when layer 0's direct path made it */
     for (int li = 0; li < L; li++) {
         tc_nn_block *b = &v->fusion.blocks[li];
         tc_nn_mha *a = &b->attn, *xa = &b->xattn;
         /* cross-attention keys/values of the batch's images [nu, R, D], shared by their pairs */
         tc_tensor *ku = tc_contiguous(g, tc_nn_linear_fwd(g, &xa->k, img));
         tc_tensor *vu = tc_contiguous(g, tc_nn_linear_fwd(g, &xa->v, img));
-        if (li < L - 1) {
+        if (li == 0 && L > 1 && direct) {
+            tc_tensor *next_ln1 = NULL;
+            if (L == 2) { /* the last layer reads LN1 of every row: fuse it into the chunk loop */
+                y_last = tc_new(g, 2, xs);
+                next_ln1 = y_last;
+            }
+            layer0_rows(g, c, b, &v->fusion.blocks[1].ln1, pairs, cls, plen, pg, nu, ku->data, vu->data, x->data,
+                        next_ln1 ? next_ln1->data : NULL);
+        } else if (li < L - 1) {
             if (li > 0) {
                 tc_tensor *y = tc_nn_layernorm_fwd(g, &b->ln1, x);
                 tc_tensor *q = unpack(g, tc_nn_linear_fwd(g, &a->q, y), rows, n, P, T);
@@ -266,12 +408,10 @@ static int itm_batch(tc_eval_v2_cache *c, const tc_eval_pair *pairs, int P, floa
         } else {
             h0 = tc_gather_rows(g, x, cls, P); /* [P, D] */
             if (li > 0) {
-                tc_tensor *y = tc_nn_layernorm_fwd(g, &b->ln1, x);
-                tc_tensor *k = unpack(g, tc_nn_linear_fwd(g, &a->k, y), rows, n, P, T);
-                tc_tensor *vv = unpack(g, tc_nn_linear_fwd(g, &a->v, y), rows, n, P, T);
-                tc_tensor *q = as_rows(g, tc_nn_linear_fwd(g, &a->q, tc_gather_rows(g, y, cls, P)));
-                tc_tensor *att = tc_attention(g, q, k, vv, a->heads, valid, 0, 0.f); /* [P, 1, D] */
-                h0 = tc_add(g, h0, tc_nn_linear_fwd(g, &a->proj, tc_reshape(g, att, 2, s2)));
+                tc_tensor *y = y_last ? y_last : tc_contiguous(g, tc_nn_layernorm_fwd(g, &b->ln1, x)); /* [n, D] */
+                tc_tensor *q = tc_contiguous(g, tc_nn_linear_fwd(g, &a->q, tc_gather_rows(g, y, cls, P)));
+                tc_tensor *att = cls_self_attention(g, a, y, q, cls, plen, P); /* [P, D] */
+                h0 = tc_add(g, h0, tc_nn_linear_fwd(g, &a->proj, att));
             }
             tc_tensor *q = li == 0 ? tc_gather_rows(g, xq, cls, P)
                                    : tc_contiguous(g, tc_nn_linear_fwd(g, &xa->q, tc_nn_layernorm_fwd(g, &b->lnc, h0)));
@@ -288,6 +428,10 @@ static int itm_batch(tc_eval_v2_cache *c, const tc_eval_pair *pairs, int P, floa
     return 0;
 }
 
+/* Pair batches run on worker threads, each with its own graph and every op inside single-threaded (nested
+ * OpenMP is off and tc_sgemm sees omp_in_parallel()): a batch is a few hundred small GEMMs and row loops,
+ * which scale far better one batch per core than split across cores op by op. A batch's result does not
+ * depend on which worker runs it. */
 int tc_eval_v2_itm_pairs(tc_eval_v2_cache *c, const tc_eval_pair *pairs, long np, int pair_batch, float *out,
                          int progress) {
     if (pair_batch < 1) pair_batch = 256;
@@ -295,13 +439,47 @@ int tc_eval_v2_itm_pairs(tc_eval_v2_cache *c, const tc_eval_pair *pairs, long np
         if (pairs[i].img < 0 || pairs[i].img >= c->n_img || pairs[i].txt < 0 || pairs[i].txt >= c->n_txt)
             return tc_error_set("retrieval v2: pair %ld (image %d, text %d) outside the cache", i, pairs[i].img,
                                 pairs[i].txt);
+    long nb = (np + pair_batch - 1) / pair_batch;
+    int nt = tc_get_threads(), workers = nt < nb ? nt : (int)nb;
+    if (workers < 1) workers = 1;
+    if (c->npool < workers) {
+        c->pool = tc_xrealloc(c->pool, sizeof *c->pool * (size_t)workers);
+        while (c->npool < workers) c->pool[c->npool++] = tc_graph_new();
+    }
     tc_progress pr;
     if (progress) tc_progress_start(&pr, "ITM re-rank pairs", np);
-    for (long p0 = 0; p0 < np; p0 += pair_batch) {
-        int P = np - p0 < pair_batch ? (int)(np - p0) : pair_batch;
-        if (itm_batch(c, pairs + p0, P, out + p0) != 0) return -1;
-        if (progress) tc_progress_add(&pr, P);
+    int rc = 0;
+    char msg[512] = ""; /* error messages are thread-local: carry the first one back */
+    long next = 0;
+    if (workers > 1) tc_set_threads(1);
+#pragma omp parallel num_threads(workers) if (workers > 1)
+    {
+        tc_graph *g = c->pool[omp_get_thread_num()];
+        for (;;) {
+            long b;
+#pragma omp atomic capture
+            b = next++;
+            int failed;
+#pragma omp atomic read
+            failed = rc;
+            if (b >= nb || failed) break;
+            long p0 = b * pair_batch;
+            int P = np - p0 < pair_batch ? (int)(np - p0) : pair_batch;
+            if (itm_batch(c, g, pairs + p0, P, out + p0) != 0) {
+#pragma omp critical(tc_eval_v2_error)
+                if (!msg[0]) snprintf(msg, sizeof msg, "%s", tc_error_get());
+#pragma omp atomic write
+                rc = -1;
+                break;
+            }
+            if (progress) {
+#pragma omp critical(tc_eval_v2_progress)
+                tc_progress_add(&pr, P);
+            }
+        }
     }
+    if (workers > 1) tc_set_threads(nt);
+    if (rc) return tc_error_set("%s", msg);
     if (progress) tc_progress_finish(&pr);
     return 0;
 }
