@@ -453,16 +453,17 @@ static int eval_itc_v1(tc_model *m, const char *caption_file, const char *image_
 }
 
 /* The v1 defaults when the config names no tasks: the original's pretrain_all_base.json runs mlmThree and
- * itmThree; taichu adds MVM and ITC, the audio tasks when the dataset has speech, and the modality-level
- * tasks (TD; ID when it has VQ tokens). */
-static int v1_default_tasks(pt_cfg *c, int has_audio, int has_tokens) {
+ * itmThree; taichu adds MVM and ITC (when the model has the taichu_itc temperatures), the audio tasks when the
+ * dataset has speech, and the modality-level tasks (TD; ID when it has VQ tokens). */
+static int v1_default_tasks(pt_cfg *c, int has_audio, int has_tokens, int has_itc) {
     const char *names[TC_PT_MAX_TASKS];
     int n = 0;
     names[n++] = "mlmThree";
     names[n++] = "itmThree";
     names[n++] = "mrfrThree";
-    names[n++] = "itc";
-    if (has_audio) { names[n++] = "mafrThree"; names[n++] = "macThree"; names[n++] = "itc_audio"; }
+    if (has_itc) names[n++] = "itc";
+    if (has_audio) { names[n++] = "mafrThree"; names[n++] = "macThree"; }
+    if (has_audio && has_itc) names[n++] = "itc_audio";
     if (tc_v1_task_by_name("tdThree", NULL, NULL)) names[n++] = "tdThree";
     if (has_tokens && tc_v1_task_by_name("idThree", NULL, NULL)) names[n++] = "idThree";
     for (int i = 0; i < n; i++) { snprintf(c->tasks[i], sizeof c->tasks[i], "%s", names[i]); c->mix[i] = 1; }
@@ -481,7 +482,7 @@ static int run_v1(pt_cfg *c, const tc_pretrain_opts *o, tc_model *m, const tc_ds
     tc_v1_loader *L = tc_v1_loader_open(ds, &lc);
     if (!L) return -1;
     int has_audio = tc_v1_loader_has_audio(L), has_tokens = tc_v1_loader_has_tokens(L);
-    if (!c->tasks_given) v1_default_tasks(c, has_audio, has_tokens);
+    if (!c->tasks_given) v1_default_tasks(c, has_audio, has_tokens, tc_opt_v1_of(m)->itc_scale_img != NULL);
 
     tc_v1_tasks vt;
     tc_v1_tasks_init(&vt, m, L, ds, c->batch, c->seed);
