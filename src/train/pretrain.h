@@ -1,6 +1,6 @@
 /* `taichu pretrain`: the original's task config (train_datasets, tasks, mix_ratio, train_batch_size,
  * learning rates, warm-up, seed, ...) + taichu's extra keys (docs/config.md, "## Training") wired to the
- * model, the data loader, the v2 tasks and the trainer; writes RUN/model (config.json, model.safetensors,
+ * model, the data loader, the v2 or v1 tasks (train/tasks.h, train/tasks_v1.h) and the trainer; writes RUN/model (config.json, model.safetensors,
  * vocab.txt, ids_to_tokens_zh.json) at the end. docs/training.md, "Pre-training (taichu pretrain)". */
 #ifndef TC_TRAIN_PRETRAIN_H
 #define TC_TRAIN_PRETRAIN_H
@@ -29,7 +29,8 @@ typedef struct tc_pretrain_opts {
 int tc_pretrain_run(const tc_pretrain_opts *o);
 
 /* Zero-shot ITC retrieval on a v2 caption file with five captions per image (the Flickr30K-CN test format),
- * first max_images images (0: all); images under image_root. Fills out (IR = text->image). */
+ * first max_images images (0: all); images under image_root. Fills out (IR = text->image). opt-v2: the ITC
+ * projections; opt-v1: taichu's pooled single-modality features (train/tasks_v1.h), cosine similarity. */
 int tc_pretrain_eval_itc(tc_model *m, const char *caption_file, const char *image_root, int max_images,
                          tc_retrieval_scores *out);
 
