@@ -14,6 +14,7 @@
 
 #include "core/error.h"
 #include "core/fileio.h"
+#include "core/threads.h"
 #include "data/dataset.h"
 #include "data/synth.h"
 #include "data/tokenizer.h"
@@ -246,6 +247,19 @@ static void test_v2(const char *data_root, const char *vocab, const char *ids_js
         }
     TC_CHECK(tc_eval_v2_itm_pairs(c, all, (long)ni * nt, 13, got, 0) == 0, "%s", tc_error_get());
     TC_CHECK_ARRAY_CLOSE("cached ITM vs fusion", got, ref, (long)ni * nt, 1e-4, 1e-4);
+    /* pair batches on 1 and on 2 worker threads: a batch's scores do not depend on the worker (every op in
+     * it runs single-threaded either way), so the two runs agree exactly */
+    int threads0 = tc_get_threads();
+    float *got1 = tc_xmalloc(sizeof(float) * (size_t)ni * nt), *got2 = tc_xmalloc(sizeof(float) * (size_t)ni * nt);
+    tc_set_threads(1);
+    TC_CHECK(tc_eval_v2_itm_pairs(c, all, (long)ni * nt, 7, got1, 0) == 0, "%s", tc_error_get());
+    tc_set_threads(2);
+    TC_CHECK(tc_eval_v2_itm_pairs(c, all, (long)ni * nt, 7, got2, 0) == 0, "%s", tc_error_get());
+    tc_set_threads(threads0);
+    TC_CHECK_ARRAY_CLOSE("ITM on 2 workers vs 1", got2, got1, (long)ni * nt, 0, 0);
+    TC_CHECK_ARRAY_CLOSE("ITM batch 7 vs fusion", got1, ref, (long)ni * nt, 1e-4, 1e-4);
+    free(got1);
+    free(got2);
     TC_CHECK_ARRAY_CLOSE("ITC similarity", sim, ref_sim, (long)ni * nt, 1e-4, 1e-5);
     float spread = 0;
     for (int p = 1; p < ni * nt; p++) spread = fmaxf(spread, fabsf(ref[p] - ref[0]));
@@ -452,8 +466,9 @@ int main(void) {
     TC_CHECK(tc_synth_generate(&so, &st) == 0, "synth: %s", tc_error_get());
     char *vocab = tc_path_join(data, "text/bert-base-chinese-vocab.txt");
     char *ids_json = tc_path_join(data, "text/ids_to_tokens_zh.json");
-    test_v2(data, vocab, ids_json, 2);
-    test_v2(data, vocab, ids_json, 1);
+    test_v2(data, vocab, ids_json, 3); /* layer 0 direct, a middle layer through the graph, the [CLS] layer */
+    test_v2(data, vocab, ids_json, 2); /* the tiny preset's depth: layer 0 direct with the last layer's LN1 fused */
+    test_v2(data, vocab, ids_json, 1); /* the only layer is the [CLS] layer (cached queries) */
     test_v1(data, vocab, ids_json);
     test_generation(data, vocab, ids_json, 1);
     test_generation(data, vocab, ids_json, 2);
