@@ -17,7 +17,7 @@ set +e
 "$TAICHU" demo --images 5 --out "$tmp/x" > "$tmp/log" 2>&1; rc=$?
 set -e
 [ $rc -eq 2 ] || fail "--images 5: exit $rc, expected 2"
-grep -q -- "--images must be >= 30" "$tmp/log" || fail "--images 5 message: $(cat "$tmp/log")"
+grep -q -- "--images and --v1-images must be >= 30" "$tmp/log" || fail "--images 5 message: $(cat "$tmp/log")"
 [ ! -e "$tmp/x" ] || fail "bad usage created the output folder"
 
 # a non-empty folder the demo did not make is refused and left alone
@@ -33,6 +33,7 @@ grep -q "not made by taichu demo" "$tmp/log" || fail "foreign folder message: $(
 cd "$tmp"
 "$TAICHU" demo --quick --out d > "$tmp/demo.log" 2>&1 || { tail -40 "$tmp/demo.log"; fail "taichu demo --quick"; }
 for f in report.html results.md commands.sh .taichu-demo data/text/flickr30k_test_zh_token.json \
+         pretrain_v2.json pretrain_v1/log.jsonl data_v1/text/synth_val_zh_token.json \
          pretrain/model/model.safetensors pretrain/log.jsonl pretrain/curves.svg eval/retrieval_zeroshot.json \
          eval/search_images.npy eval/search_texts.npy; do
     [ -s "d/$f" ] || fail "missing d/$f"
@@ -43,7 +44,23 @@ for sub in synth pretrain "eval retrieval" embed; do
 done
 # every stage either ran or was honestly skipped; none failed
 grep -q "| FAILED" d/results.md && fail "a stage failed: $(grep FAILED d/results.md)"
-grep -q "| 2 | pre-train opt-v2-tiny (MLM + ITC + ITM) | ok |" d/results.md || fail "pretrain stage row"
+grep -q "| 3 | pre-train opt-v2-tiny at three levels (MLM; TD; ITC + ITM) | ok |" d/results.md || fail "pretrain stage row"
+grep -q "| 4 | pre-train opt-v1-tiny.* at three levels.* | ok |" d/results.md || fail "v1 pretrain stage row"
+[ -s d/pretrain_v1/model/model.safetensors ] || fail "no tri-modal opt-v1 model"
+# the three levels: each holds a task of each model, and every row's numbers come from the runs' logs
+for lv in token modality sample; do
+    grep -q "^| opt-v2-tiny | $lv | " d/results.md || fail "no opt-v2-tiny $lv-level task in results.md"
+    grep -q "^| opt-v1-tiny | $lv | " d/results.md || fail "no opt-v1-tiny $lv-level task in results.md"
+done
+for t in mlm td itc itm; do
+    grep -q "^| opt-v2-tiny | [a-z]* | $t | 30 | " d/results.md || fail "v2 task $t missing or not trained every step"
+    grep -q "\"$t\":" d/pretrain/log.jsonl || fail "v2 log lacks $t"
+done
+# the first mlm loss shown is the log's first mlm value (one step of 30: the first tenth is 3 steps)
+m1=$(grep -o '"losses":{[^}]*}' d/pretrain/log.jsonl | head -3 | sed -n 's/.*"mlm":\([-0-9.eE+]*\).*/\1/p' |
+     awk '{ s += $1 } END { printf "%.4f", s / NR }')
+grep -q "^| opt-v2-tiny | token | mlm | 30 | $m1 | " d/results.md || fail "mlm first-loss cell is not the log's mean ($m1)"
+grep -q "<td>opt-v1-tiny</td><td>modality</td>" d/report.html || fail "report.html lacks the three-level table"
 # the retrieval row holds the eval stage's numbers (not placeholders); plain shell, CI has no python
 jnum() { tr -d '\n' < "$1" | sed -n "s/.*\"$2\":[[:space:]]*\([-0-9.eE+]*\).*/\1/p"; }
 f2() { LC_ALL=C printf '%.2f' "$1"; }

@@ -29,6 +29,7 @@
 #include "commands.inc"
 #include "core/error.h"
 #include "core/fileio.h"
+#include "data/synth_speech.h"
 
 static double now_s(void) {
     struct timespec ts;
@@ -207,7 +208,8 @@ static int prepare_out(const char *out) {
                               "(no .taichu-demo marker); choose a new or empty folder", out);
     }
     if (rc == 0) {
-        static const char *const subdirs[] = {"data", "pretrain", "finetune_caption", "finetune_vqa", "eval"};
+        static const char *const subdirs[] = {"data", "data_v1", "pretrain", "pretrain_v1", "finetune_caption",
+                                              "finetune_vqa", "eval"};
         for (size_t i = 0; i < sizeof subdirs / sizeof subdirs[0]; i++) {
             char *d = tc_path_join(out, subdirs[i]);
             if (stat(d, &sb) == 0 && nftw(d, rm_one, 16, FTW_DEPTH | FTW_PHYS) != 0)
@@ -229,13 +231,15 @@ static void common_threads(argv_t *a, int threads) {
 
 static int run_demo(int argc, char **argv) {
     const char *out = "taichu-demo";
-    int quick = 0, images = 0, pre_steps = 0, ft_steps = 0, threads = 0, batch = 0;
+    int quick = 0, images = 0, pre_steps = 0, ft_steps = 0, threads = 0, batch = 0, v1_images = 0, v1_steps = 0;
     bool quick_flag = false;
     tc_arg_spec specs[] = {
         {"out", TC_ARG_STR, &out, "DIR", "output folder (default ./taichu-demo)", NULL},
         {"quick", TC_ARG_FLAG, &quick_flag, NULL, "small and fast (a smoke test: ~1-2 minutes on 2 cores)", NULL},
         {"images", TC_ARG_INT, &images, "N", "images of the built-in dataset (default 4000; --quick 300)", NULL},
         {"pretrain-steps", TC_ARG_INT, &pre_steps, "N", "pre-training steps (default 1000; --quick 30)", NULL},
+        {"v1-images", TC_ARG_INT, &v1_images, "N", "images (with speech) of the tri-modal opt-v1 set (default 600; --quick 60)", NULL},
+        {"v1-steps", TC_ARG_INT, &v1_steps, "N", "tri-modal opt-v1 pre-training steps (default 300; --quick 12)", NULL},
         {"finetune-steps", TC_ARG_INT, &ft_steps, "N", "steps of each fine-tuning (default 300; --quick 20)", NULL},
         {"batch", TC_ARG_INT, &batch, "B", "batch size of every training stage (default 32; --quick 16)", NULL},
         {"threads", TC_ARG_INT, &threads, "N", "worker threads of every stage (default: all cores)", "TAICHU_THREADS"},
@@ -254,13 +258,15 @@ static int run_demo(int argc, char **argv) {
     if (pre_steps == 0) pre_steps = quick ? 30 : 1000;
     if (ft_steps == 0) ft_steps = quick ? 20 : 300;
     if (batch == 0) batch = quick ? 16 : 32;
+    if (v1_images == 0) v1_images = quick ? 60 : 600;
+    if (v1_steps == 0) v1_steps = quick ? 12 : 300;
     if (strlen(out) > 900) {
         fprintf(stderr, "taichu demo: --out: path too long (at most 900 bytes)\n");
         return 2;
     }
-    if (images < 30 || pre_steps < 1 || ft_steps < 1 || batch < 2 || threads < 0) {
-        fprintf(stderr, "taichu demo: --images must be >= 30, --pretrain-steps and --finetune-steps >= 1, "
-                        "--batch >= 2, --threads >= 0\n");
+    if (images < 30 || v1_images < 30 || pre_steps < 1 || ft_steps < 1 || v1_steps < 1 || batch < 2 || threads < 0) {
+        fprintf(stderr, "taichu demo: --images and --v1-images must be >= 30, --pretrain-steps, --v1-steps and "
+                        "--finetune-steps >= 1, --batch >= 2, --threads >= 0\n");
         return 2;
     }
 
@@ -274,7 +280,12 @@ static int run_demo(int argc, char **argv) {
     c->images = images;
     c->pretrain_steps = pre_steps;
     c->finetune_steps = ft_steps;
+    c->v1_images = v1_images;
+    c->v1_steps = v1_steps;
+    c->v1_speech = tc_synth_speech_available();
     snprintf(c->data, sizeof c->data, "%s/data", out);
+    snprintf(c->data_v1, sizeof c->data_v1, "%s/data_v1", out);
+    snprintf(c->pretrain_v1_run, sizeof c->pretrain_v1_run, "%s/pretrain_v1", out);
     snprintf(c->pretrain_run, sizeof c->pretrain_run, "%s/pretrain", out);
     snprintf(c->caption_run, sizeof c->caption_run, "%s/finetune_caption", out);
     snprintf(c->vqa_run, sizeof c->vqa_run, "%s/finetune_vqa", out);
@@ -292,9 +303,11 @@ static int run_demo(int argc, char **argv) {
     g_script = fopen(script, "w");
     if (g_script) fprintf(g_script, "#!/bin/sh\n# The commands `taichu demo` ran, in order (rerun any of them by hand).\nset -e\n\n");
 
-    printf("taichu demo: %d images, opt-v2-tiny, %d pre-training steps, %d fine-tuning steps per task, batch %d%s\n"
+    printf("taichu demo: %d images, opt-v2-tiny, %d pre-training steps, %d fine-tuning steps per task, batch %d%s;\n"
+           "             tri-modal opt-v1-tiny: %d images%s, %d pre-training steps\n"
            "output: %s (report.html, results.md, commands.sh)\n",
-           images, pre_steps, ft_steps, batch, quick ? " (--quick)" : "", out);
+           images, pre_steps, ft_steps, batch, quick ? " (--quick)" : "", v1_images,
+           c->v1_speech ? " with speech" : " (no speech: built without espeak-ng)", v1_steps, out);
     double t0 = now_s();
     int failed = 0;
     argv_t av = {0};
@@ -309,11 +322,36 @@ static int run_demo(int argc, char **argv) {
     failed = stage_run(c, "make the built-in dataset", &av) != 0;
     av_free(&av);
 
-    /* 2. pre-training (v2: MLM + ITC + ITM summed each step, the original's itmTwo task) */
+    /* 1b. a smaller tri-modal set (speech costs ~30 ms of CPU per caption) for the v1 pre-training */
+    if (!failed) {
+        av_add(&av, "taichu"); av_add(&av, "synth");
+        av_addf(&av, "--out=%s", c->data_v1);
+        av_addf(&av, "--images=%d", v1_images);
+        av_add(&av, "--seed=1");
+        if (!c->v1_speech) av_add(&av, "--no-audio");
+        common_threads(&av, threads);
+        failed = stage_run(c, c->v1_speech ? "make the tri-modal set (images, captions, speech, VQ tokens)"
+                                           : "make the tri-modal set (no speech: built without espeak-ng)", &av) != 0;
+        av_free(&av);
+    }
+
+    /* 2. pre-training of opt-v2-tiny at OPT's three levels, summed each step on one batch: token (MLM),
+     * modality (TD: the caption rebuilt from the image alone), sample (ITC + ITM with hard negatives) */
     int have_pre = 0;
+    char cfg_path[1200];
+    snprintf(cfg_path, sizeof cfg_path, "%s/pretrain_v2.json", out);
+    static const char cfg_v2[] =
+        "{\n"
+        "  \"train_datasets\": [{\"tasks\": [\"mlm\", \"td\", \"itc\", \"itm\"], \"mix_ratio\": [1, 1, 1, 1]}],\n"
+        "  \"sum_tasks\": true\n}\n";
+    if (!failed && have_command("pretrain") && tc_write_file_atomic(cfg_path, cfg_v2, sizeof cfg_v2 - 1)) {
+        fprintf(stderr, "taichu demo: %s\n", tc_error_get());
+        failed = 1;
+    }
     if (!failed && have_command("pretrain")) {
         av_add(&av, "taichu"); av_add(&av, "pretrain");
         av_add(&av, "--preset=opt-v2-tiny");
+        av_addf(&av, "--config=%s", cfg_path);
         av_addf(&av, "--data=%s", c->data);
         av_addf(&av, "--out=%s", c->pretrain_run);
         av_addf(&av, "--steps=%d", pre_steps);
@@ -324,11 +362,34 @@ static int run_demo(int argc, char **argv) {
         av_addf(&av, "--eval-images=%d", quick ? 30 : 200);
         av_add(&av, "--progress=lines");
         common_threads(&av, threads);
-        failed = stage_run(c, "pre-train opt-v2-tiny (MLM + ITC + ITM)", &av) != 0;
+        failed = stage_run(c, "pre-train opt-v2-tiny at three levels (MLM; TD; ITC + ITM)", &av) != 0;
         have_pre = !failed;
         av_free(&av);
     } else if (!failed) {
         stage_skip(c, "pre-train opt-v2-tiny", "this build has no `taichu pretrain` command");
+    }
+
+    /* 2b. tri-modal pre-training of opt-v1-tiny with every v1 task (MetaLoader: one task per step): token
+     * (MLM, masked vision, masked audio: regression + contrastive), modality (text and VQ-image
+     * reconstruction), sample (5-way itmThree, image-text and audio-text ITC). Without speech the audio
+     * tasks are left out by `taichu pretrain`'s default task list. */
+    if (!failed && have_command("pretrain")) {
+        av_add(&av, "taichu"); av_add(&av, "pretrain");
+        av_add(&av, "--preset=opt-v1-tiny");
+        av_addf(&av, "--data=%s", c->data_v1);
+        av_addf(&av, "--out=%s", c->pretrain_v1_run);
+        av_addf(&av, "--steps=%d", v1_steps);
+        av_addf(&av, "--batch=%d", quick ? 8 : 16);
+        av_addf(&av, "--lr=%g", 1e-3);
+        av_addf(&av, "--warmup=%d", v1_steps / 10);
+        av_addf(&av, "--eval-every=%d", v1_steps);
+        av_addf(&av, "--eval-images=%d", quick ? 6 : 60);
+        av_add(&av, "--progress=lines");
+        common_threads(&av, threads);
+        failed = stage_run(c, c->v1_speech ? "pre-train opt-v1-tiny, tri-modal, at three levels"
+                                           : "pre-train opt-v1-tiny at three levels (image-text only: no speech)",
+                           &av) != 0;
+        av_free(&av);
     }
 
     /* 3. zero-shot retrieval: ITC ranking + ITM re-ranking of the top k (the v2 protocol) */

@@ -38,6 +38,18 @@ typedef struct demo_query {
     float score[DEMO_TOPK];
 } demo_query;
 
+/* One pre-training task's loss at the start and at the end of its run (from the run's log.jsonl: the mean
+ * over the first and the last tenth of the steps that trained the task, at least one step each). */
+typedef struct demo_task_loss {
+    const char *model;          /* "opt-v2-tiny" / "opt-v1-tiny" */
+    char task[32];
+    const char *level;          /* "token" / "modality" / "sample" (OPT's three levels) */
+    double first, last;
+    int steps;                  /* steps that trained it */
+} demo_task_loss;
+
+#define DEMO_MAX_TASK_LOSSES 24
+
 typedef struct demo_results {
     /* zero-shot retrieval (eval/retrieval_zeroshot.json); recalls in percent, IR = text->image */
     int have_ret;
@@ -47,6 +59,9 @@ typedef struct demo_results {
     int have_cap, have_vqa;
     double bleu4, cider, meteor, rouge_l, vqa_acc, vqa_bleu4;
     int cap_images, vqa_questions;
+    /* pre-training at three levels: every task of both pre-training runs */
+    demo_task_loss losses[DEMO_MAX_TASK_LOSSES];
+    int nlosses;
     demo_gallery_item gallery[DEMO_GALLERY];
     int ngallery;
     demo_query queries[DEMO_QUERIES];
@@ -58,12 +73,14 @@ typedef struct demo_results {
 typedef struct demo_ctx {
     const char *out;            /* DIR */
     char data[1024];            /* DIR/data */
-    char pretrain_run[1024], caption_run[1024], vqa_run[1024];
+    char data_v1[1024];         /* DIR/data_v1: a smaller tri-modal set (speech) for the v1 pre-training */
+    char pretrain_run[1024], caption_run[1024], vqa_run[1024], pretrain_v1_run[1024];
     char pretrain_model[1100], caption_model[1100], vqa_model[1100];
     char eval_dir[1024];
     demo_stage stages[DEMO_MAX_STAGES];
     int nstages;
     int quick, images, pretrain_steps, finetune_steps;
+    int v1_images, v1_steps, v1_speech;  /* the tri-modal stage; v1_speech 0 when built without espeak-ng */
     double seconds_total;
 } demo_ctx;
 

@@ -111,12 +111,32 @@ static void write_page(FILE *f, const demo_ctx *c, const demo_results *r) {
     cell(f, r->have_vqa, r->vqa_acc);
     fputs("</tr></table>\n", f);
 
+    /* the three levels */
+    fputs("<h2 id=\"levels\">Pre-training at three levels</h2>\n<p>Loss of every pre-training task: the mean "
+          "over the first and the last tenth of the steps that trained it (from each run's <code>log.jsonl</code>). "
+          "Token level: masked modelling of text, image patches and audio frames; modality level: a whole "
+          "modality rebuilt by a decoder; sample level: matching and contrastive learning.</p>\n", f);
+    if (r->nlosses) {
+        fputs("<table><tr><th>model</th><th>level</th><th>task</th><th>steps</th><th>first</th><th>last</th></tr>\n", f);
+        static const char *const levels[3] = {"token", "modality", "sample"};
+        for (int l = 0; l < 3; l++)
+            for (int i = 0; i < r->nlosses; i++)
+                if (strcmp(r->losses[i].level, levels[l]) == 0)
+                    fprintf(f, "<tr><td>%s</td><td>%s</td><td>%s</td><td>%d</td><td>%.4f</td><td>%.4f</td></tr>\n",
+                            r->losses[i].model, r->losses[i].level, r->losses[i].task, r->losses[i].steps,
+                            r->losses[i].first, r->losses[i].last);
+        fputs("</table>\n", f);
+    } else {
+        fputs("<p class=\"na\">No pre-training run finished.</p>\n", f);
+    }
+
     /* curves */
     fputs("<h2 id=\"curves\">Training curves</h2>\n", f);
-    const char *runs[3] = {c->pretrain_run, c->caption_run, c->vqa_run};
-    const char *names[3] = {"pre-training", "caption fine-tuning", "VQA fine-tuning"};
+    const char *runs[4] = {c->pretrain_run, c->pretrain_v1_run, c->caption_run, c->vqa_run};
+    const char *names[4] = {"pre-training (opt-v2-tiny)", "tri-modal pre-training (opt-v1-tiny)", "caption fine-tuning",
+                            "VQA fine-tuning"};
     int shown = 0;
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < 4; i++) {
         char svg[1200];
         snprintf(svg, sizeof svg, "%s/curves.svg", runs[i]);
         if (!tc_file_exists(svg)) continue;

@@ -151,7 +151,73 @@ static void load_gallery(const demo_ctx *c, demo_results *r) {
     cJSON_Delete(vqa);
 }
 
+/* OPT's three levels (spec §4.1; docs/training.md): which one a task name belongs to */
+static const char *task_level(const char *t) {
+    static const char *const token[] = {"mlm", "mlmThree", "mlmTwo", "mrfrThree", "mvm", "mafrThree", "mam", "macThree", "mac"};
+    static const char *const modality[] = {"td", "tdThree", "tdTwo", "idThree", "id"};
+    for (size_t i = 0; i < sizeof token / sizeof token[0]; i++)
+        if (strcmp(t, token[i]) == 0) return "token";
+    for (size_t i = 0; i < sizeof modality / sizeof modality[0]; i++)
+        if (strcmp(t, modality[i]) == 0) return "modality";
+    return "sample"; /* itm, itc, itmThree, itc_audio */
+}
+
+/* Per task of a run's log.jsonl: mean loss over the first and the last tenth of the steps that trained it. */
+static void load_losses(const char *run, const char *model, demo_results *r) {
+    char path[1200];
+    snprintf(path, sizeof path, "%s/log.jsonl", run);
+    FILE *f = fopen(path, "r");
+    if (!f) return;
+    enum { MAXT = 12 };
+    char names[MAXT][32];
+    double *vals[MAXT] = {0};
+    int nv[MAXT] = {0}, cap[MAXT] = {0}, nt = 0;
+    char *line = NULL;
+    size_t lcap = 0;
+    while (getline(&line, &lcap, f) > 0) {
+        cJSON *j = cJSON_Parse(line);
+        const cJSON *type = cJSON_GetObjectItemCaseSensitive(j, "type");
+        const cJSON *ls = cJSON_GetObjectItemCaseSensitive(j, "losses");
+        const cJSON *e;
+        if (cJSON_IsString(type) && strcmp(type->valuestring, "train") == 0 && cJSON_IsObject(ls))
+            cJSON_ArrayForEach(e, ls) {
+                if (!cJSON_IsNumber(e) || !e->string) continue;
+                int k = 0;
+                while (k < nt && strcmp(names[k], e->string) != 0) k++;
+                if (k == nt) {
+                    if (nt == MAXT) continue;
+                    snprintf(names[nt++], sizeof names[0], "%s", e->string);
+                }
+                if (nv[k] == cap[k]) {
+                    cap[k] = cap[k] ? 2 * cap[k] : 64;
+                    vals[k] = realloc(vals[k], sizeof(double) * (size_t)cap[k]);
+                    if (!vals[k]) abort();
+                }
+                vals[k][nv[k]++] = e->valuedouble;
+            }
+        cJSON_Delete(j);
+    }
+    free(line);
+    fclose(f);
+    for (int k = 0; k < nt && r->nlosses < DEMO_MAX_TASK_LOSSES; k++) {
+        int w = nv[k] / 10 > 0 ? nv[k] / 10 : 1;
+        double a = 0, b = 0;
+        for (int i = 0; i < w; i++) { a += vals[k][i]; b += vals[k][nv[k] - 1 - i]; }
+        demo_task_loss *d = &r->losses[r->nlosses++];
+        d->model = model;
+        snprintf(d->task, sizeof d->task, "%s", names[k]);
+        d->level = task_level(names[k]);
+        d->first = a / w;
+        d->last = b / w;
+        d->steps = nv[k];
+    }
+    for (int k = 0; k < nt; k++) free(vals[k]);
+}
+
 void demo_results_load(const demo_ctx *c, demo_results *r) {
+    r->nlosses = 0;
+    load_losses(c->pretrain_run, "opt-v2-tiny", r);
+    load_losses(c->pretrain_v1_run, "opt-v1-tiny", r);
     cJSON *j = load_json(c->eval_dir, "retrieval_zeroshot.json");
     double v;
     if (j && num(j, "img_r1", &r->ir[0]) && num(j, "img_r5", &r->ir[1]) && num(j, "img_r10", &r->ir[2]) &&
@@ -198,6 +264,15 @@ void demo_results_print(FILE *f, const demo_ctx *c, const demo_results *r) {
         fprintf(f, "| %d | %s | %s%s%s | %.1f s |\n", i + 1, s->title, status_word(s->status), s->note[0] ? ": " : "",
                 s->note, s->seconds);
     }
+    fprintf(f, "\n## Pre-training at three levels (loss of each task: mean of its first and last tenth of steps)\n\n"
+               "| model | level | task | steps | first | last |\n|---|---|---|---|---|---|\n");
+    static const char *const levels[3] = {"token", "modality", "sample"};
+    for (int l = 0; l < 3; l++)
+        for (int i = 0; i < r->nlosses; i++)
+            if (strcmp(r->losses[i].level, levels[l]) == 0)
+                fprintf(f, "| %s | %s | %s | %d | %.4f | %.4f |\n", r->losses[i].model, r->losses[i].level, r->losses[i].task,
+                        r->losses[i].steps, r->losses[i].first, r->losses[i].last);
+    if (r->nlosses == 0) fprintf(f, "| not run | | | | | |\n");
     fprintf(f, "\n## Results: opt-v2-tiny on the built-in dataset (%d images; test split)\n\n", c->images);
     fprintf(f, "Retrieval (zero-shot, ITC + ITM re-ranking; IR = text->image, TR = image->text; recall in %%)");
     if (r->have_ret) fprintf(f, ", %d images x %d texts:\n\n", r->ret_images, r->ret_texts);
