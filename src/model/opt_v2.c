@@ -23,7 +23,13 @@ static tc_act act_of(const tc_model_config *c) {
  * layer_norm2, mlp.fc1 → QuickGELU → mlp.fc2. No dropout anywhere in the CLIP tower. */
 static void clip_layer_make(tc_nn_block *b, tc_nn *nn, const char *prefix, const tc_model_config *c) {
     int d = c->vit_hidden_size, wshape[2] = {d, d};
-    tc_init w = tc_init_normal(0.02f);
+    /* CLIP's initialisation (HF CLIPPreTrainedModel._init_weights, factor 1): q/k/v and fc2 N(0, d^-1/2 ·
+     * (2L)^-1/2), out_proj N(0, d^-1/2), fc1 N(0, (2d)^-1/2). A flat 0.02 makes each residual branch ~20x
+     * too small at width 128: every image's class token then leaves the tower almost unchanged (cosine
+     * 0.997 between images) and ITC sits on its ln B plateau (docs/training.md, "The ITC plateau"). */
+    float in_std = 1.0f / sqrtf((float)d) / sqrtf(2.0f * (float)(c->vit_num_layers > 0 ? c->vit_num_layers : 1));
+    tc_init w = tc_init_normal(in_std), w_out = tc_init_normal(1.0f / sqrtf((float)d)),
+            w_fc1 = tc_init_normal(1.0f / sqrtf(2.0f * (float)d));
     memset(b, 0, sizeof *b);
     b->cfg = (tc_block_cfg){d, c->vit_num_heads, c->vit_intermediate_size, TC_ACT_QUICK_GELU, 1e-5f, 0.f, 0.f,
                             TC_W_OUT_IN, 0, w};
@@ -40,14 +46,14 @@ static void clip_layer_make(tc_nn_block *b, tc_nn *nn, const char *prefix, const
     }
     for (int i = 0; i < 3; i++) lin[i]->b = tc_nn_param(nn, tc_init_zeros(), 1, &d, "%s.self_attn.%s.bias", prefix, qkv[i]);
     snprintf(name, sizeof name, "%s.self_attn.out_proj", prefix);
-    tc_nn_linear_make(&b->attn.proj, nn, name, d, d, 1, TC_W_OUT_IN, w);
+    tc_nn_linear_make(&b->attn.proj, nn, name, d, d, 1, TC_W_OUT_IN, w_out);
     b->attn.d = d;
     b->attn.heads = c->vit_num_heads;
     b->attn.fused = -1;
     snprintf(name, sizeof name, "%s.layer_norm2", prefix);
     tc_nn_layernorm_make(&b->ln2, nn, name, d, 1e-5f);
     snprintf(name, sizeof name, "%s.mlp.fc1", prefix);
-    tc_nn_linear_make(&b->ffn.mapping, nn, name, d, c->vit_intermediate_size, 1, TC_W_OUT_IN, w);
+    tc_nn_linear_make(&b->ffn.mapping, nn, name, d, c->vit_intermediate_size, 1, TC_W_OUT_IN, w_fc1);
     snprintf(name, sizeof name, "%s.mlp.fc2", prefix);
     tc_nn_linear_make(&b->ffn.projection, nn, name, c->vit_intermediate_size, d, 1, TC_W_OUT_IN, w);
     b->ffn.act = TC_ACT_QUICK_GELU;
@@ -81,7 +87,8 @@ int tc_opt_v2_build(tc_model *m, uint64_t seed) {
     /* ViT */
     int pw[4] = {Dv, 3, p, p}, pid[2] = {1, T_img};
     v->patch_w = tc_nn_param(&nn, w, 4, pw, VIT ".patch_embed.weight");
-    v->class_embedding = tc_nn_param(&nn, w, 1, &Dv, VIT ".class_embedding");
+    /* CLIP: class token N(0, Dv^-1/2) (the rest of the embeddings 0.02, as HF CLIP) */
+    v->class_embedding = tc_nn_param(&nn, tc_init_normal(1.0f / sqrtf((float)Dv)), 1, &Dv, VIT ".class_embedding");
     v->position_ids = tc_nn_param(&nn, tc_init_zeros(), 2, pid, VIT ".position_ids"); /* arange below */
     tc_nn_embedding_make(&v->vit_pos, &nn, VIT ".pos_embed", T_img, Dv, -1, w);
     tc_nn_layernorm_make(&v->pre_ln, &nn, VIT ".pre_layrnorm", Dv, 1e-5f);
@@ -106,8 +113,9 @@ int tc_opt_v2_build(tc_model *m, uint64_t seed) {
     tc_nn_linear_make(&v->itm0, &nn, "itm_head_two.0", D, 2 * D, 1, TC_W_OUT_IN, w);
     tc_nn_layernorm_make(&v->itm1, &nn, "itm_head_two.1", 2 * D, 1e-5f);
     tc_nn_linear_make(&v->itm3, &nn, "itm_head_two.3", 2 * D, 2, 1, TC_W_OUT_IN, w);
-    tc_nn_linear_make(&v->text_proj, &nn, "text_proj", D, E, 1, TC_W_OUT_IN, w);
-    tc_nn_linear_make(&v->vision_proj, &nn, "vision_proj", Dv, E, 1, TC_W_OUT_IN, w);
+    /* CLIP: the ITC projections N(0, width^-1/2) */
+    tc_nn_linear_make(&v->text_proj, &nn, "text_proj", D, E, 1, TC_W_OUT_IN, tc_init_normal(1.0f / sqrtf((float)D)));
+    tc_nn_linear_make(&v->vision_proj, &nn, "vision_proj", Dv, E, 1, TC_W_OUT_IN, tc_init_normal(1.0f / sqrtf((float)Dv)));
     int one = 1;
     v->clip_temp_unused = tc_nn_param(&nn, (tc_init){TC_INIT_CONST, 0.07f}, 1, &one, "clip_temp");
     v->clip_temp = tc_nn_param(&nn, (tc_init){TC_INIT_CONST, (float)log(1.0 / 0.07)}, 1, &one, "clip_loss.clip_temp");
