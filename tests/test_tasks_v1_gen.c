@@ -5,7 +5,8 @@
  * per-sample cases and the per-item rates match the original's probabilities over many draws; the draws are
  * a function of (seed, key, global row) only, so splitting a batch over ranks masks the same way; gradients
  * reach the decoder, the cross encoder and the embeddings and not the other decoder; a few dozen AdamW steps
- * on the fixed batch lower both losses clearly; bad input is refused with a one-line message. */
+ * on the fixed batch lower both losses clearly, and the trained ID decoder reads its inputs (its loss rises
+ * when it gets the next sample's text/audio); bad input is refused with a one-line message. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -259,6 +260,43 @@ static double prefix_grad(tc_model *m, const char *prefix) {
     return s;
 }
 
+/* Does the trained decoder read its memory? With the inputs (text, image, audio) of the next sample and the
+ * targets unchanged, the loss must rise (teacher forcing alone can fit targets from their prefixes). */
+static void uses_inputs(fixture *f, tc_graph *g, const tc_v1_gen_cfg *c, tc_v1_gen_task task) {
+    const char *tn = task == TC_V1_GEN_TD ? "TD" : "ID";
+    size_t np = (size_t)f->R * f->Pd, na = (size_t)TA * f->Da;
+    int32_t ids[B * TT];
+    float valid[B * TT], av[B * TA];
+    float *px = tc_xmalloc(sizeof(float) * B * np), *au = tc_xmalloc(sizeof(float) * B * na);
+    for (int i = 0; i < B; i++) {
+        int j = (i + 1) % B;
+        memcpy(ids + i * TT, f->ids + j * TT, sizeof(int32_t) * TT);
+        memcpy(valid + i * TT, f->valid + j * TT, sizeof(float) * TT);
+        memcpy(px + i * np, f->patches + j * np, sizeof(float) * np);
+        memcpy(au + i * na, f->audio + j * na, sizeof(float) * na);
+        memcpy(av + i * TA, f->audio_valid + j * TA, sizeof(float) * TA);
+    }
+    double own = 0, other = 0;
+    for (int key = 0; key < 4; key++) {
+        tc_v1_gen_batch b = batch_of(f, task, 1), r = b;
+        r.ids = ids, r.valid = valid, r.patches = px, r.audio = au, r.audio_valid = av;
+        for (int k = 0; k < 2; k++) {
+            tc_graph_reset(g);
+            tc_graph_set_mode(g, 0, 0, 0, 0);
+            tc_tensor *l = tc_v1_gen_loss(g, &f->m, c, task, k ? &r : &b, 500 + (uint64_t)key, 0, NULL, NULL);
+            if (!l) { TC_CHECK(0, "%s: %s", tn, tc_error_get()); break; }
+            *(k ? &other : &own) += l->data[0] / 4;
+        }
+    }
+    printf("%s after training: loss %.4f with its own inputs, %.4f with the next sample's\n", tn, own, other);
+    /* ID reads the (mostly visible) text and the audio directly, and after 20 steps the gap is ~0.25; TD must
+     * tell the samples apart through the ViT on noise patches and, at this length, still fits its targets from
+     * their prefixes (gap ~0.04, either sign after 40 steps): reported, not asserted */
+    if (task == TC_V1_GEN_ID) TC_CHECK(other > own + 0.1, "ID: the decoder ignores its inputs (%.4f vs %.4f)", own, other);
+    free(px);
+    free(au);
+}
+
 /* Initial loss, gradient flow (one backward), then TRAIN_STEPS AdamW steps on the fixed batch. */
 static void check_task(fixture *f, tc_graph *g, const tc_v1_gen_cfg *c, tc_v1_gen_task task) {
     const char *tn = task == TC_V1_GEN_TD ? "TD" : "ID";
@@ -325,6 +363,7 @@ static void check_task(fixture *f, tc_graph *g, const tc_v1_gen_cfg *c, tc_v1_ge
         tc_adamw_step(&opt, &f->m.params, 2e-3f);
     }
     printf("%s loss over %d AdamW steps: %.4f -> %.4f\n", tn, TRAIN_STEPS, first, last);
+    uses_inputs(f, g, c, task);
     TC_CHECK(last < 0.6 * first, "%s: loss %.4f -> %.4f did not fall clearly", tn, first, last);
 }
 
