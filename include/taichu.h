@@ -89,6 +89,11 @@ int tc_caption(const tc_infer *m, tc_state *s, const float *images, int n, const
                float *score);
 int tc_vqa(const tc_infer *m, tc_state *s, const float *images, const char *const *questions, int n,
            const tc_gen_params *p, int32_t *ids, float *score);
+/* tc_vqa from word-piece ids instead of text, as the original's pre-tokenised VQA files give questions:
+ * question i is questions[i][0 .. lens[i]), without [CLS]/[SEP]. The model input is built as tc_vqa builds
+ * it from the tokenised text (v1: the pieces alone, up to max_text_len + 2; v2: [CLS] q[:28] [SEP]). */
+int tc_vqa_ids(const tc_infer *m, tc_state *s, const float *images, const int32_t *const *questions,
+               const int *lens, int n, const tc_gen_params *p, int32_t *ids, float *score);
 /* opt-v1 only: which mask-embedding row is added to the image features (spec §1.6): -1 none, 0 row 0, 1 row 1.
  * Defaults: ITM 0 (pretraining, retrieval and zero-shot all add row 0), VQA -1 (inference_vqa.py; the
  * original's test_vqa.py evaluation adds row 1), captions always none. Call before sharing the handle.

@@ -445,6 +445,18 @@ static void test_generation(const char *data_root, const char *vocab, const char
         free(caps[i]);
     }
     TC_CHECK(nonempty > 0, "arch %d: every answer and caption is empty (the comparison would be vacuous)", arch);
+    /* tc_vqa_ids: ids outside the vocabulary and negative lengths are errors, not crashes */
+    if (n > 0) {
+        int32_t bad[2] = {qs[0].n > 0 ? qs[0].v[0] : 1, 256};
+        const int32_t *bq = bad;
+        int bl = 2;
+        TC_CHECK(tc_load_images(inf, &paths[0], 1, px) == 0, "%s", tc_error_get());
+        TC_CHECK(tc_vqa_ids(inf, s, px, &bq, &bl, 1, &gp, ids, NULL) != 0 &&
+                     strstr(tc_last_error(), "outside the vocabulary") != NULL,
+                 "id 256 of a 256-piece vocabulary accepted (%s)", tc_last_error());
+        bl = -1;
+        TC_CHECK(tc_vqa_ids(inf, s, px, &bq, &bl, 1, &gp, ids, NULL) != 0, "negative question length accepted");
+    }
     tc_state_free(s);
     free(px);
     tc_ds_vqa_free(&q);

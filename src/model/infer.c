@@ -247,15 +247,14 @@ typedef struct text_batch {
 
 typedef enum { TXT_CLS_SEP, TXT_PLAIN } text_form;
 
-/* max_pieces word pieces per text; TXT_CLS_SEP wraps them in [CLS] … [SEP]. T >= 1. */
-static void text_batch_make(const tc_infer *inf, const char *const *texts, int B, int max_pieces, text_form form,
-                            text_batch *tb) {
-    tc_ids *p = tc_xcalloc((size_t)B, sizeof *p);
+/* Texts given as word pieces: pieces[b] [n[b]], at most max_pieces of them each; TXT_CLS_SEP wraps them in
+ * [CLS] … [SEP]. T >= 1. */
+static void text_batch_from_pieces(const tc_infer *inf, const int32_t *const *pieces, const int *n, int B,
+                                   int max_pieces, text_form form, text_batch *tb) {
     int T = 1, extra = form == TXT_CLS_SEP ? 2 : 0;
     for (int b = 0; b < B; b++) {
-        tc_tokenize(&inf->tok, texts[b], strlen(texts[b]), &p[b]);
-        if (p[b].n > (size_t)max_pieces) p[b].n = (size_t)max_pieces;
-        if ((int)p[b].n + extra > T) T = (int)p[b].n + extra;
+        int l = n[b] < max_pieces ? n[b] : max_pieces;
+        if (l + extra > T) T = l + extra;
     }
     tb->B = B;
     tb->T = T;
@@ -263,14 +262,30 @@ static void text_batch_make(const tc_infer *inf, const char *const *texts, int B
     tb->valid = tc_xcalloc((size_t)B * T, sizeof *tb->valid);
     for (int b = 0; b < B; b++) {
         int32_t *o = tb->ids + (long)b * T;
-        int k = 0;
+        int k = 0, l = n[b] < max_pieces ? n[b] : max_pieces;
         if (form == TXT_CLS_SEP) o[k++] = inf->tok.cls_id;
-        for (size_t i = 0; i < p[b].n; i++) o[k++] = p[b].v[i];
+        for (int i = 0; i < l; i++) o[k++] = pieces[b][i];
         if (form == TXT_CLS_SEP) o[k++] = inf->tok.sep_id;
         for (int t = 0; t < k; t++) tb->valid[(long)b * T + t] = 1.f;
-        tc_ids_free(&p[b]);
     }
+}
+
+/* Texts tokenised into word pieces, then as text_batch_from_pieces. */
+static void text_batch_make(const tc_infer *inf, const char *const *texts, int B, int max_pieces, text_form form,
+                            text_batch *tb) {
+    tc_ids *p = tc_xcalloc((size_t)B, sizeof *p);
+    const int32_t **v = tc_xcalloc((size_t)B, sizeof *v);
+    int *n = tc_xcalloc((size_t)B, sizeof *n);
+    for (int b = 0; b < B; b++) {
+        tc_tokenize(&inf->tok, texts[b], strlen(texts[b]), &p[b]);
+        v[b] = p[b].v;
+        n[b] = p[b].n < (size_t)max_pieces ? (int)p[b].n : max_pieces;
+    }
+    text_batch_from_pieces(inf, v, n, B, max_pieces, form, tb);
+    for (int b = 0; b < B; b++) tc_ids_free(&p[b]);
     free(p);
+    free(v);
+    free(n);
 }
 
 static void text_batch_free(text_batch *tb) {
@@ -601,8 +616,9 @@ int tc_caption(const tc_infer *inf, tc_state *s, const float *images, int n, con
 /* v1 (spec §5.3): question pieces without [CLS]/[SEP] + the image (no mask embedding: inference_vqa.py)
  * through the cross encoder, txt_output generates. v2 (A.4): [CLS] q[:28] [SEP] through the text encoder
  * and the fusion with the image, the VQA decoder (txt_output) generates from the fused question states. */
-int tc_vqa(const tc_infer *inf, tc_state *s, const float *images, const char *const *questions, int n,
-           const tc_gen_params *p, int32_t *ids, float *score) {
+static int vqa_run(const tc_infer *inf, tc_state *s, const float *images, const char *const *questions,
+                   const int32_t *const *q_ids, const int *q_lens, int n, const tc_gen_params *p, int32_t *ids,
+                   float *score) {
     tc_model *m = M(inf);
     int v1 = m->cfg.arch == TC_ARCH_V1;
     if (!tc_model_has_vqa(inf))
@@ -616,8 +632,10 @@ int tc_vqa(const tc_infer *inf, tc_state *s, const float *images, const char *co
         int nb = n - c0 < s->max_batch ? n - c0 : s->max_batch;
         const float *px = images + (long)c0 * per;
         text_batch tb;
-        if (v1) text_batch_make(inf, questions + c0, nb, m->cfg.max_text_len + 2, TXT_PLAIN, &tb);
-        else text_batch_make(inf, questions + c0, nb, TC_V2_TASK_TEXT_LEN - 2, TXT_CLS_SEP, &tb);
+        int maxp = v1 ? m->cfg.max_text_len + 2 : TC_V2_TASK_TEXT_LEN - 2;
+        text_form form = v1 ? TXT_PLAIN : TXT_CLS_SEP;
+        if (questions) text_batch_make(inf, questions + c0, nb, maxp, form, &tb);
+        else text_batch_from_pieces(inf, q_ids + c0, q_lens + c0, nb, maxp, form, &tb);
         int rc = -1;
         reset(s);
         if (v1) {
@@ -641,4 +659,23 @@ int tc_vqa(const tc_infer *inf, tc_state *s, const float *images, const char *co
     }
     reset(s);
     return 0;
+}
+
+int tc_vqa(const tc_infer *inf, tc_state *s, const float *images, const char *const *questions, int n,
+           const tc_gen_params *p, int32_t *ids, float *score) {
+    return vqa_run(inf, s, images, questions, NULL, NULL, n, p, ids, score);
+}
+
+int tc_vqa_ids(const tc_infer *inf, tc_state *s, const float *images, const int32_t *const *questions,
+               const int *lens, int n, const tc_gen_params *p, int32_t *ids, float *score) {
+    int V = inf->m.cfg.vocab_size;
+    for (int i = 0; i < n; i++) {
+        if (lens[i] < 0 || (lens[i] > 0 && !questions[i]))
+            return tc_error_set("vqa: question %d has %d word pieces (expected >= 0, with ids)", i, lens[i]);
+        for (int k = 0; k < lens[i]; k++)
+            if (questions[i][k] < 0 || questions[i][k] >= V)
+                return tc_error_set("vqa: question %d, word piece %d: id %d outside the vocabulary [0, %d)", i, k,
+                                    (int)questions[i][k], V);
+    }
+    return vqa_run(inf, s, images, NULL, questions, lens, n, p, ids, score);
 }
