@@ -171,8 +171,18 @@ int tc_eval_v2_cache_texts(tc_eval_v2_cache *c, const tc_ds_ids *texts, int firs
 }
 
 void tc_eval_v2_similarity(const tc_eval_v2_cache *c, float *sim) {
-    /* one GEMM: img_emb [n_img, E] x txt_embᵀ [E, n_txt] */
-    tc_sgemm(0, 1, c->n_img, c->n_txt, c->E, 1.0f, c->img_emb, c->E, c->txt_emb, c->E, 0.0f, sim, c->n_txt);
+    /* A plain ordered dot product per entry, images split between threads: every value is bit-for-bit what
+     * the serial loop gives, so the top-k sets (and which pairs get re-ranked) never depend on the thread
+     * count or a GEMM backend's summation order (near-ties at rank k would otherwise flip). */
+    int E = c->E;
+#pragma omp parallel for schedule(static) num_threads(tc_get_threads())
+    for (int i = 0; i < c->n_img; i++)
+        for (int t = 0; t < c->n_txt; t++) {
+            const float *a = c->img_emb + (long)i * E, *b = c->txt_emb + (long)t * E;
+            float s = 0;
+            for (int e = 0; e < E; e++) s += a[e] * b[e];
+            sim[(long)i * c->n_txt + t] = s;
+        }
 }
 
 /* packed [n, ch] -> [P, T, ch] with zero rows at padding */
