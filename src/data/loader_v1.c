@@ -31,6 +31,12 @@ struct tc_v1_loader {
     uint32_t *spoken;        /* [ds->n] bit k: caption k has speech */
     int n_spoken;
     float *amean, *astd;     /* [Da] fbank-token statistics for the wav path (dataset-level CMVN) */
+    /* decoded once at open when they fit cache_mb (else per batch): speech features per (item, caption) and
+     * VQ tokens per item; read-only afterwards, so the worker and inline builds share them without a lock */
+    float **acache;          /* [ds->n * V1_MAX_CAPS] normalised features [n, Da], or NULL */
+    int *acache_n;           /* frames of each */
+    int32_t *tcache;         /* [ds->n, Tv] VQ tokens, or NULL */
+    unsigned char *tcache_ok;/* [ds->n] 1 when the item's tokens are cached */
     /* the assembled batch */
     tc_v1_batch b;
     int cap_b, cap_tt, cap_ta;
@@ -96,6 +102,24 @@ static int wav_tokens(const tc_v1_loader *L, const char *path, float **f, int *n
     return 0;
 }
 
+/* The features of caption k of item (spoken): *f malloc'd [*n, Da], normalised (wav path). */
+static int read_utterance(const tc_v1_loader *L, int item, int k, float **f, int *n) {
+    const tc_v1_loader_cfg *c = &L->cfg;
+    char path[2400];
+    *f = NULL;
+    *n = 0;
+    audio_path(L, item, k, "npz", path, sizeof path);
+    if (tc_file_exists(path)) return tc_audio_feat_load(path, c->audio_dim, c->max_audio, f, n); /* used as they are */
+    audio_path(L, item, k, "wav", path, sizeof path);
+    if (wav_tokens(L, path, f, n)) return -1;
+    /* dataset-level normalisation (log-mel energies sit around -15..15); per-utterance statistics would leak
+     * the masked frames into the visible ones (their sum is minus the masked frames' sum) */
+    const int dim = c->audio_dim;
+    for (int t = 0; t < *n; t++)
+        for (int d = 0; d < dim; d++) (*f)[(size_t)t * dim + d] = ((*f)[(size_t)t * dim + d] - L->amean[d]) / L->astd[d];
+    return 0;
+}
+
 /* Audio of (item, cap) into feats [max_audio, Da]; *na frames (0: none spoken). */
 static int load_audio(tc_v1_loader *L, int item, int cap, float *feats, int *na, int *acap) {
     const tc_v1_loader_cfg *c = &L->cfg;
@@ -105,21 +129,17 @@ static int load_audio(tc_v1_loader *L, int item, int cap, float *feats, int *na,
     int k = cap >= 0 && cap < V1_MAX_CAPS && (L->spoken[item] >> cap & 1u) ? cap : -1;
     for (int j = 0; k < 0 && j < V1_MAX_CAPS; j++)
         if (L->spoken[item] >> j & 1u) k = j;
-    char path[2400];
-    float *f = NULL;
-    int n = 0, dim = c->audio_dim;
-    audio_path(L, item, k, "npz", path, sizeof path);
-    if (tc_file_exists(path)) { /* the original's precomputed features, used as they are */
-        if (tc_audio_feat_load(path, c->audio_dim, c->max_audio, &f, &n)) return -1;
-    } else {
-        audio_path(L, item, k, "wav", path, sizeof path);
-        if (wav_tokens(L, path, &f, &n)) return -1;
-        /* dataset-level normalisation (log-mel energies sit around -15..15); per-utterance statistics would leak
-         * the masked frames into the visible ones (their sum is minus the masked frames' sum) */
-        for (int t = 0; t < n; t++)
-            for (int d = 0; d < dim; d++) f[(size_t)t * dim + d] = (f[(size_t)t * dim + d] - L->amean[d]) / L->astd[d];
+    const size_t slot = (size_t)item * V1_MAX_CAPS + (size_t)k;
+    if (L->acache && L->acache[slot]) {
+        memcpy(feats, L->acache[slot], sizeof(float) * (size_t)L->acache_n[slot] * (size_t)c->audio_dim);
+        *na = L->acache_n[slot];
+        *acap = k;
+        return 0;
     }
-    memcpy(feats, f, sizeof(float) * (size_t)n * (size_t)dim);
+    float *f;
+    int n;
+    if (read_utterance(L, item, k, &f, &n)) return -1;
+    memcpy(feats, f, sizeof(float) * (size_t)n * (size_t)c->audio_dim);
     free(f);
     *na = n;
     *acap = k;
@@ -128,6 +148,10 @@ static int load_audio(tc_v1_loader *L, int item, int cap, float *feats, int *na,
 
 static int load_tokens(tc_v1_loader *L, int item, int32_t *tok) {
     const tc_v1_loader_cfg *c = &L->cfg;
+    if (L->tcache_ok && L->tcache_ok[item]) {
+        memcpy(tok, L->tcache + (size_t)item * c->img_tokens, sizeof(int32_t) * (size_t)c->img_tokens);
+        return 0;
+    }
     char stem[1024], path[2400];
     stem_of(L->ds->items[item].image_rel, stem, sizeof stem);
     snprintf(path, sizeof path, "%s/%s.npz", c->token_dir, stem);
@@ -168,6 +192,49 @@ static int extra_row(void *user, const tc_sample *s, uint64_t key, int row, cons
     memset(i32 + y->tgt, 0, sizeof(int32_t) * TC_V1_TXT_TGT_LEN);
     memcpy(i32 + y->tgt, cap->v, sizeof(int32_t) * (size_t)k);
     i32[y->tgt_len] = k + 1;
+    return 0;
+}
+
+/* Decode every utterance and token file once, in parallel, when they fit in cache_mb (as the image cache).
+ * A file that fails stays uncached unless !skip_bad (then open fails with its message); the batch builder
+ * then reads it again and reports or skips it. */
+static int fill_cache(tc_v1_loader *L) {
+    const tc_v1_loader_cfg *c = &L->cfg;
+    const int n = L->ds->n;
+    if (c->base.cache_mb == 0) return 0;
+    int fails = 0;
+    char msg[512] = "";
+    if (c->token_dir[0]) {
+        L->tcache = tc_xmalloc(sizeof(int32_t) * (size_t)n * (size_t)c->img_tokens);
+        L->tcache_ok = tc_xcalloc((size_t)n, 1);
+#pragma omp parallel for schedule(dynamic, 64)
+        for (int i = 0; i < n; i++) {
+            if (load_tokens(L, i, L->tcache + (size_t)i * c->img_tokens) == 0) L->tcache_ok[i] = 1;
+            else {
+#pragma omp critical(tc_v1_cache)
+                { if (!fails++) snprintf(msg, sizeof msg, "%s", tc_error_get()); }
+            }
+        }
+    }
+    long utts = 0;
+    for (int i = 0; i < n; i++) utts += __builtin_popcount(L->spoken[i]);
+    double bytes = (double)utts * c->max_audio * c->audio_dim * 4.0;
+    if (c->audio_dir[0] && utts > 0 && bytes <= (double)c->base.cache_mb * 1048576.0) {
+        L->acache = tc_xcalloc((size_t)n * V1_MAX_CAPS, sizeof(float *));
+        L->acache_n = tc_xcalloc((size_t)n * V1_MAX_CAPS, sizeof(int));
+#pragma omp parallel for schedule(dynamic, 16)
+        for (int i = 0; i < n; i++)
+            for (int k = 0; k < V1_MAX_CAPS; k++) {
+                if (!(L->spoken[i] >> k & 1u)) continue;
+                const size_t slot = (size_t)i * V1_MAX_CAPS + (size_t)k;
+                if (read_utterance(L, i, k, &L->acache[slot], &L->acache_n[slot])) {
+                    L->acache[slot] = NULL;
+#pragma omp critical(tc_v1_cache)
+                    { if (!fails++) snprintf(msg, sizeof msg, "%s", tc_error_get()); }
+                }
+            }
+    }
+    if (fails && !c->base.skip_bad) return tc_error_set("%s", msg);
     return 0;
 }
 
@@ -216,6 +283,7 @@ tc_v1_loader *tc_v1_loader_open(const tc_ds_captions *ds, const tc_v1_loader_cfg
         tc_v1_loader_close(L);
         return NULL;
     }
+    if (fill_cache(L)) { tc_v1_loader_close(L); return NULL; }
     tc_loader_cfg bc = cfg->base;
     bc.extra_bytes = y->bytes;
     bc.extra_fn = extra_row;
@@ -231,6 +299,12 @@ void tc_v1_loader_close(tc_v1_loader *L) {
     free(L->spoken);
     free(L->amean);
     free(L->astd);
+    if (L->acache)
+        for (size_t i = 0; i < (size_t)L->ds->n * V1_MAX_CAPS; i++) free(L->acache[i]);
+    free(L->acache);
+    free(L->acache_n);
+    free(L->tcache);
+    free(L->tcache_ok);
     free(L->ids); free(L->tok); free(L->tgt); free(L->valid); free(L->patches); free(L->audio); free(L->avalid);
     free(L->tgt_len); free(L->acap); free(L->samples);
     free(L);
