@@ -438,10 +438,48 @@ static int itm_batch(tc_eval_v2_cache *c, tc_graph *g, const tc_eval_pair *pairs
     return 0;
 }
 
+/* The shared state of one tc_eval_v2_itm_pairs call: workers take batch numbers from next. */
+typedef struct pair_run {
+    tc_eval_v2_cache *c;
+    const tc_eval_pair *pairs;
+    long np, nb, next;
+    int pair_batch, progress, failed;
+    float *out;
+    tc_progress pr;
+    char msg[512]; /* the first error (messages are thread-local) */
+} pair_run;
+
+/* Score batches until none is left (or one failed), with graph g. */
+static void run_batches(pair_run *r, tc_graph *g) {
+    for (;;) {
+        long b;
+        int failed;
+#pragma omp atomic capture
+        b = r->next++;
+#pragma omp atomic read
+        failed = r->failed;
+        if (b >= r->nb || failed) return;
+        long p0 = b * r->pair_batch;
+        int P = r->np - p0 < r->pair_batch ? (int)(r->np - p0) : r->pair_batch;
+        if (itm_batch(r->c, g, r->pairs + p0, P, r->out + p0) != 0) {
+#pragma omp critical(tc_eval_v2_error)
+            if (!r->msg[0]) snprintf(r->msg, sizeof r->msg, "%s", tc_error_get());
+#pragma omp atomic write
+            r->failed = 1;
+            return;
+        }
+        if (r->progress) {
+#pragma omp critical(tc_eval_v2_progress)
+            tc_progress_add(&r->pr, P);
+        }
+    }
+}
+
 /* Pair batches run on worker threads, each with its own graph and every op inside single-threaded (nested
  * OpenMP is off and tc_sgemm sees omp_in_parallel()): a batch is a few hundred small GEMMs and row loops,
  * which scale far better one batch per core than split across cores op by op. A batch's result does not
- * depend on which worker runs it. */
+ * depend on which worker runs it. With one worker the ops thread themselves as usual (no enclosing
+ * region: an inactive one would make every op's parallel region a nested team, created afresh each time). */
 int tc_eval_v2_itm_pairs(tc_eval_v2_cache *c, const tc_eval_pair *pairs, long np, int pair_batch, float *out,
                          int progress) {
     if (pair_batch < 1) pair_batch = 256;
@@ -449,48 +487,32 @@ int tc_eval_v2_itm_pairs(tc_eval_v2_cache *c, const tc_eval_pair *pairs, long np
         if (pairs[i].img < 0 || pairs[i].img >= c->n_img || pairs[i].txt < 0 || pairs[i].txt >= c->n_txt)
             return tc_error_set("retrieval v2: pair %ld (image %d, text %d) outside the cache", i, pairs[i].img,
                                 pairs[i].txt);
-    long nb = (np + pair_batch - 1) / pair_batch;
-    int nt = tc_get_threads(), workers = nt < nb ? nt : (int)nb;
+    pair_run r;
+    memset(&r, 0, sizeof r);
+    r.c = c;
+    r.pairs = pairs;
+    r.np = np;
+    r.nb = (np + pair_batch - 1) / pair_batch;
+    r.pair_batch = pair_batch;
+    r.progress = progress;
+    r.out = out;
+    int nt = tc_get_threads(), workers = nt < r.nb ? nt : (int)r.nb;
     if (workers < 1) workers = 1;
     if (c->npool < workers) {
         c->pool = tc_xrealloc(c->pool, sizeof *c->pool * (size_t)workers);
         while (c->npool < workers) c->pool[c->npool++] = tc_graph_new();
     }
-    tc_progress pr;
-    if (progress) tc_progress_start(&pr, "ITM re-rank pairs", np);
-    int rc = 0;
-    char msg[512] = ""; /* error messages are thread-local: carry the first one back */
-    long next = 0;
-    if (workers > 1) tc_set_threads(1);
-#pragma omp parallel num_threads(workers) if (workers > 1)
-    {
-        tc_graph *g = c->pool[omp_get_thread_num()];
-        for (;;) {
-            long b;
-#pragma omp atomic capture
-            b = next++;
-            int failed;
-#pragma omp atomic read
-            failed = rc;
-            if (b >= nb || failed) break;
-            long p0 = b * pair_batch;
-            int P = np - p0 < pair_batch ? (int)(np - p0) : pair_batch;
-            if (itm_batch(c, g, pairs + p0, P, out + p0) != 0) {
-#pragma omp critical(tc_eval_v2_error)
-                if (!msg[0]) snprintf(msg, sizeof msg, "%s", tc_error_get());
-#pragma omp atomic write
-                rc = -1;
-                break;
-            }
-            if (progress) {
-#pragma omp critical(tc_eval_v2_progress)
-                tc_progress_add(&pr, P);
-            }
-        }
+    if (progress) tc_progress_start(&r.pr, "ITM re-rank pairs", np);
+    if (workers == 1) {
+        run_batches(&r, c->pool[0]);
+    } else {
+        tc_set_threads(1);
+#pragma omp parallel num_threads(workers)
+        run_batches(&r, c->pool[omp_get_thread_num()]);
+        tc_set_threads(nt);
     }
-    if (workers > 1) tc_set_threads(nt);
-    if (rc) return tc_error_set("%s", msg);
-    if (progress) tc_progress_finish(&pr);
+    if (r.failed) return tc_error_set("%s", r.msg);
+    if (progress) tc_progress_finish(&r.pr);
     return 0;
 }
 
