@@ -95,7 +95,7 @@ echo '{"model_config": "opt-v1-tiny", "train_datasets": [{"tasks": ["mlm", "mam"
 if "$TAICHU" pretrain --config "$out/v1bad.json" --data "$out/v1n" --out "$out/v1run3" --steps 1 2> "$out/err"; then
     fail "v1 audio task without audio accepted"
 fi
-grep -q 'v1bad.json: task "mam" needs audio, but DATA/audio (missing)' "$out/err" || fail "message: $(cat "$out/err")"
+grep -q "v1bad.json: task \"mam\" needs audio, but $out/v1n/audio does not exist" "$out/err" || fail "message: $(cat "$out/err")"
 echo '{"model_config": "opt-v1-tiny", "train_datasets": [{"tasks": ["mrm"]}]}' > "$out/v1bad2.json"
 if "$TAICHU" pretrain --config "$out/v1bad2.json" --data "$out/v1n" --out "$out/v1run4" --steps 1 2> "$out/err"; then
     fail "unknown v1 task accepted"

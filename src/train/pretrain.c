@@ -491,6 +491,12 @@ static int run_v1(pt_cfg *c, const tc_pretrain_opts *o, tc_model *m, const tc_ds
     read_vrange(p->meta, &vt.rand_lo, &vt.rand_hi);
     if (vt.rand_hi > m->cfg.vocab_size) vt.rand_hi = m->cfg.vocab_size;
 
+    /* the folders looked for, for the messages */
+    char want_audio[1100], want_tokens[1100];
+    if (c->audio_dir[0]) resolve(want_audio, sizeof want_audio, c->audio_dir, o->data);
+    else snprintf(want_audio, sizeof want_audio, "%s/audio", o->data);
+    if (c->token_dir[0]) resolve(want_tokens, sizeof want_tokens, c->token_dir, o->data);
+    else snprintf(want_tokens, sizeof want_tokens, "%s/img_tokens", o->data);
     tc_train_task tasks[TC_PT_MAX_TASKS];
     int nt = 0, rc = 0, itc = 0;
     for (int i = 0; i < c->ntasks && rc == 0; i++) {
@@ -500,13 +506,14 @@ static int run_v1(pt_cfg *c, const tc_pretrain_opts *o, tc_model *m, const tc_ds
             rc = tc_error_set("%s: field \"train_datasets[0].tasks\": unknown opt-v1 task \"%s\" (expected mlmThree, "
                               "mrfrThree, mafrThree, macThree, itmThree, itc, itc_audio, tdThree, idThree or the short "
                               "names mlm, mvm, mam, mac, itm3, td, id)", cfgname, c->tasks[i]);
+        else if (na && m->cfg.audio_dim <= 0)
+            rc = tc_error_set("%s: task \"%s\" needs audio, but the model has no audio path (audio_dim 0)", cfgname, c->tasks[i]);
         else if (na && !has_audio)
-            rc = tc_error_set("%s: task \"%s\" needs audio, but %s holds no speech for the training images (a `taichu "
-                              "synth --no-audio` set?) or the model has no audio path (audio_dim %d)", cfgname, c->tasks[i],
-                              lc.audio_dir[0] ? lc.audio_dir : "DATA/audio (missing)", m->cfg.audio_dim);
+            rc = tc_error_set("%s: task \"%s\" needs audio, but %s %s (a `taichu synth --no-audio` set?)", cfgname, c->tasks[i],
+                              want_audio, lc.audio_dir[0] ? "holds no speech for the training images" : "does not exist");
         else if (ntok && !has_tokens)
             rc = tc_error_set("%s: task \"%s\" needs VQ image tokens, but %s is missing or the model has no image decoder",
-                              cfgname, c->tasks[i], c->token_dir[0] ? c->token_dir : "DATA/img_tokens");
+                              cfgname, c->tasks[i], want_tokens);
         else {
             tasks[nt++] = (tc_train_task){c->tasks[i], c->mix[i], 1.0f, f, &vt};
             itc |= f == tc_v1_task_itc;
