@@ -2,8 +2,9 @@
 """PyTorch peer of bench/bench_embed_v2.c: opt-v2-base (ViT-B/16 at 224 + 6-layer text encoder, random
 weights) embedding throughput with ref/twin_opt_v2.py's forward (the twin the C goldens come from), under
 torch.no_grad(). Same inputs as the C bench (same formulas). Prints median/best times and
-  RESULT torch-<label> img_per_s=... txt_per_s=... img_cpu_ms=... txt_cpu_ms=...
-(CPU-ms per item: process CPU time, all threads — steadier than wall time on a shared machine)
+  RESULT torch-<label> img_per_s=... txt_per_s=... img_cpu_ms=... txt_cpu_ms=... img_gflops_per_core=...
+(CPU-ms per item: process CPU time, all threads — steadier than wall time on a shared machine; GFLOP/s per
+busy core: the full ViT's FLOPs, image_macs, per CPU-second)
 The out-of-the-box and tuned configurations of bench/run_embed_v2.sh differ only in the environment this
 runs in (OMP_WAIT_POLICY=PASSIVE, MALLOC_MMAP_THRESHOLD_ raised, 2 threads), set before Python starts.
 Usage: /usr/bin/python3 bench/embed_v2_torch.py [--label NAME] [--threads N] [--reps N] [--warmup N]
@@ -24,6 +25,15 @@ BASE = dict(tw.CFG, hidden_size=768, num_hidden_layers=6, num_attention_heads=12
             vocab_size=21128, max_position_embeddings=512, patch_size=16, train_image_size=224,
             vit_hidden_size=768, vit_num_layers=12, vit_num_heads=12, vit_intermediate_size=3072,
             text_num_layers=6, itc_dim=512)
+
+
+def image_macs(c):
+    """Multiply-adds per image of vit_forward + vision_proj: the patch conv, 12 full layers, the projection
+    (the usual "17.6 GFLOPs" of ViT-B/16; GFLOP = 2 x this)."""
+    g = c["train_image_size"] // c["patch_size"]
+    T, D, F, P = g * g + 1, c["vit_hidden_size"], c["vit_intermediate_size"], 3 * c["patch_size"] ** 2
+    layer = T * (4 * D * D + 2 * D * F) + 2 * T * T * D
+    return (T - 1) * P * D + c["vit_num_layers"] * layer + D * c["itc_dim"]
 
 
 def make_inputs(Bi, S, Bt, T, V):
@@ -87,7 +97,12 @@ def main():
           f"images {a.img_batch}, texts {a.txt_batch}x{a.tokens}")
     print(f"  image: median {mi * 1e3:.1f} ms (best {ti[0] * 1e3:.1f}) = {ri:.2f} images/s, {cpi:.0f} CPU-ms/image [e0 {e0:.6f}]")
     print(f"  text:  median {mt * 1e3:.1f} ms (best {tt[0] * 1e3:.1f}) = {rt:.2f} texts/s, {cpt:.1f} CPU-ms/text  [e0 {f0:.6f}]")
-    print(f"RESULT torch-{a.label} img_per_s={ri:.2f} txt_per_s={rt:.2f} img_cpu_ms={cpi:.1f} txt_cpu_ms={cpt:.2f}")
+    gf = 2e-9 * image_macs(c)
+    gfc = gf / (cpi * 1e-3) if cpi > 0 else 0.0  # GFLOP/s per busy core (CPU time)
+    if a.only != "txt":
+        print(f"  image: {gf:.1f} GFLOP per image, {gfc:.1f} GFLOP/s per busy core (CPU time)")
+    print(f"RESULT torch-{a.label} img_per_s={ri:.2f} txt_per_s={rt:.2f} img_cpu_ms={cpi:.1f} txt_cpu_ms={cpt:.2f} "
+          f"img_gflops_per_core={gfc:.1f}")
 
 
 if __name__ == "__main__":
