@@ -1,11 +1,11 @@
 /* taichu's AVX-512 SGEMM: packed, cache-blocked, register-blocked (docs/gemm.md).
  *
  * Loop nest (BLIS/Goto style, row-major C with vectors running along N):
- *   jc over N by NC          B panel  [KC × NC]  packed once per (jc, pc)
- *    pc over K by KC
- *     ic over M by MC        A block  [MC × KC]  packed per thread (L2), one micro-panel at a time
- *      jr over NC by NR      B micro-panel [KC × NR] stays in L1 while ...
- *       ir over MC by MR     ... the 14×32 micro-kernel streams A micro-panels [KC × MR] from L2
+ *   jc over N by NC          B panel  [kc × NC]  packed once per (jc, pc)
+ *    pc over K by kc         kc <= KC = 768: K in equal blocks (block_sizes)
+ *     ic over M by mc        A block  [mc × kc] (~344 KB, L2) packed per thread, one micro-panel at a time
+ *      jr over NC by NR      one B micro-panel [kc × NR] (L1/L2) is reused while ...
+ *       ir over mc by MR     ... the 14×32 micro-kernel streams the A micro-panels [kc × MR] of the block
  * The micro-kernel keeps a 14×32 C tile in 28 zmm accumulators; per k it loads two B vectors and does
  * 28 FMAs with embedded broadcasts of A, so it is bound by the FMA pipes, not by loads.
  *
