@@ -129,24 +129,25 @@ static int text_input(const tc_infer *inf, const tc_ds_ids *texts, int n, int32_
     return T;
 }
 
-int tc_eval_v2_cache_texts(tc_eval_v2_cache *c, const tc_ds_ids *texts, int first, int n) {
+/* tc_eval_v2_cache_texts with graph g (a worker's own, or c->g). */
+static int cache_texts_g(tc_eval_v2_cache *c, tc_graph *g, const tc_ds_ids *texts, int first, int n) {
     tc_model *m = c->m;
     tc_opt_v2 *v = tc_opt_v2_of(m);
     int32_t *ids;
     float *valid;
     int T = text_input(c->inf, texts, n, &ids, &valid), D = c->D;
-    reset(c->g);
-    tc_tensor *st = tc_opt_v2_text(c->g, m, ids, valid, n, T, 0); /* [n, T, D] */
+    reset(g);
+    tc_tensor *st = tc_opt_v2_text(g, m, ids, valid, n, T, 0); /* [n, T, D] */
     int rc = -1;
     if (st) {
-        copy_out(c->g, tc_opt_v2_itc_text(c->g, m, st), c->txt_emb + (long)first * c->E, (long)n * c->E);
+        copy_out(g, tc_opt_v2_itc_text(g, m, st), c->txt_emb + (long)first * c->E, (long)n * c->E);
         tc_tensor *x = st, *q = NULL;
         if (v->fusion.n > 0) { /* layer 0's self-attention sub-block and cross-attention queries: text only */
             tc_nn_block *b = &v->fusion.blocks[0];
-            x = tc_add(c->g, x, tc_nn_mha_fwd(c->g, &b->attn, tc_nn_layernorm_fwd(c->g, &b->ln1, x), NULL, valid, 0));
-            q = tc_contiguous(c->g, tc_nn_linear_fwd(c->g, &b->xattn.q, tc_nn_layernorm_fwd(c->g, &b->lnc, x)));
+            x = tc_add(g, x, tc_nn_mha_fwd(g, &b->attn, tc_nn_layernorm_fwd(g, &b->ln1, x), NULL, valid, 0));
+            q = tc_contiguous(g, tc_nn_linear_fwd(g, &b->xattn.q, tc_nn_layernorm_fwd(g, &b->lnc, x)));
         }
-        x = tc_contiguous(c->g, x);
+        x = tc_contiguous(g, x);
         for (int i = 0; i < n; i++) {
             int len = 0;
             while (len < T && valid[(long)i * T + len] != 0) len++;
@@ -164,10 +165,14 @@ int tc_eval_v2_cache_texts(tc_eval_v2_cache *c, const tc_ds_ids *texts, int firs
         }
         rc = 0;
     }
-    reset(c->g);
+    reset(g);
     free(ids);
     free(valid);
     return rc;
+}
+
+int tc_eval_v2_cache_texts(tc_eval_v2_cache *c, const tc_ds_ids *texts, int first, int n) {
+    return cache_texts_g(c, c->g, texts, first, n);
 }
 
 void tc_eval_v2_similarity(const tc_eval_v2_cache *c, float *sim) {
@@ -438,6 +443,65 @@ static int itm_batch(tc_eval_v2_cache *c, tc_graph *g, const tc_eval_pair *pairs
     return 0;
 }
 
+/* At least n worker graphs in c->pool. */
+static void ensure_pool(tc_eval_v2_cache *c, int n) {
+    if (c->npool >= n) return;
+    c->pool = tc_xrealloc(c->pool, sizeof *c->pool * (size_t)n);
+    while (c->npool < n) c->pool[c->npool++] = tc_graph_new();
+}
+
+/* All n texts into the cache in batches of B. The first batch runs alone on c->g (with the ops' own
+ * threads), so that whatever the forward sets up lazily in the shared model happens once, before any
+ * worker; the others go to workers like the pair batches (one batch per core, ops single-threaded). A
+ * batch's states do not depend on the worker. */
+static int cache_all_texts(tc_eval_v2_cache *c, const tc_ds_ids *texts, int n, int B, int progress) {
+    tc_progress pr;
+    if (progress) tc_progress_start(&pr, "texts (encoder, ITC)", n);
+    int n0 = n < B ? n : B;
+    if (cache_texts_g(c, c->g, texts, 0, n0) != 0) return -1;
+    if (progress) tc_progress_add(&pr, n0);
+    long nb = (n - n0 + B - 1) / B, next = 0;
+    int nt = tc_get_threads(), workers = nt < nb ? nt : (int)nb, failed = 0;
+    char msg[512] = "";
+    if (workers <= 1) {
+        for (int t0 = n0; t0 < n && !failed; t0 += B) {
+            int m = n - t0 < B ? n - t0 : B;
+            failed = cache_texts_g(c, c->g, texts + t0, t0, m) != 0;
+            if (progress) tc_progress_add(&pr, m);
+        }
+        if (failed) return -1;
+    } else {
+        ensure_pool(c, workers);
+        tc_set_threads(1);
+#pragma omp parallel num_threads(workers)
+        {
+            tc_graph *g = c->pool[omp_get_thread_num()];
+            for (;;) {
+                long b;
+                int f;
+#pragma omp atomic capture
+                b = next++;
+#pragma omp atomic read
+                f = failed;
+                if (b >= nb || f) break;
+                int t0 = n0 + (int)b * B, m = n - t0 < B ? n - t0 : B;
+                if (cache_texts_g(c, g, texts + t0, t0, m) != 0) {
+#pragma omp critical(tc_eval_v2_error)
+                    if (!msg[0]) snprintf(msg, sizeof msg, "%s", tc_error_get());
+#pragma omp atomic write
+                    failed = 1;
+                    break;
+                }
+                if (progress) tc_progress_add(&pr, m);
+            }
+        }
+        tc_set_threads(nt);
+        if (failed) return tc_error_set("%s", msg);
+    }
+    if (progress) tc_progress_finish(&pr);
+    return 0;
+}
+
 /* The shared state of one tc_eval_v2_itm_pairs call: workers take batch numbers from next. */
 typedef struct pair_run {
     tc_eval_v2_cache *c;
@@ -498,10 +562,7 @@ int tc_eval_v2_itm_pairs(tc_eval_v2_cache *c, const tc_eval_pair *pairs, long np
     r.out = out;
     int nt = tc_get_threads(), workers = nt < r.nb ? nt : (int)r.nb;
     if (workers < 1) workers = 1;
-    if (c->npool < workers) {
-        c->pool = tc_xrealloc(c->pool, sizeof *c->pool * (size_t)workers);
-        while (c->npool < workers) c->pool[c->npool++] = tc_graph_new();
-    }
+    ensure_pool(c, workers);
     if (progress) tc_progress_start(&r.pr, "ITM re-rank pairs", np);
     if (workers == 1) {
         run_batches(&r, c->pool[0]);
@@ -539,13 +600,7 @@ int tc_eval_retrieval_v2(const tc_infer *inf, const char *const *img_paths, int 
     free(px);
     double t1 = now_s();
     tm->images_s = t1 - t0;
-    if (rc == 0 && o->progress) tc_progress_start(&pr, "texts (encoder, ITC)", n_txt);
-    for (int t0i = 0; t0i < n_txt && rc == 0; t0i += B) {
-        int nb = n_txt - t0i < B ? n_txt - t0i : B;
-        rc = tc_eval_v2_cache_texts(c, texts + t0i, t0i, nb);
-        if (o->progress) tc_progress_add(&pr, nb);
-    }
-    if (rc == 0 && o->progress) tc_progress_finish(&pr);
+    if (rc == 0) rc = cache_all_texts(c, texts, n_txt, B, o->progress);
     double t2 = now_s();
     tm->texts_s = t2 - t1;
     float *s = NULL;
