@@ -24,6 +24,30 @@ static tc_block_cfg lib_cfg(const tc_model_config *c, int d, int heads, int ffn)
     return b;
 }
 
+/* CLIP's initialisation of a pre-LN stack (HF CLIPPreTrainedModel._init_weights, factor 1), applied by
+ * rescaling the N(0, 0.02) draws: q/k/v and the FFN output N(0, d^-1/2 (2L)^-1/2), the attention output
+ * N(0, d^-1/2), the FFN input N(0, (2d)^-1/2). With a flat 0.02 every residual branch is ~4-10x too small at
+ * width 128, so each row leaves the stacks almost as it entered: the pooled first row of a text pass is then
+ * nearly the same [CLS] embedding for every caption, and the sample-level tasks (itmThree, ITC) sat at chance
+ * (docs/training.md, "OPT-v1 pre-training"). The same fix as opt-v2's commit 89a70a3. */
+static void scale_tensor(tc_tensor *t, float s) {
+    for (long i = 0; i < (long)tc_numel(t); i++) t->data[i] *= s;
+}
+
+static void clip_rescale_stack(tc_nn_stack *s, int d) {
+    if (s->n <= 0) return;
+    float from = 0.02f, in_std = 1.0f / sqrtf((float)d) / sqrtf(2.0f * (float)s->n);
+    for (int l = 0; l < s->n; l++) {
+        tc_nn_block *b = &s->blocks[l];
+        scale_tensor(b->attn.q.w, in_std / from);
+        scale_tensor(b->attn.k.w, in_std / from);
+        scale_tensor(b->attn.v.w, in_std / from);
+        scale_tensor(b->attn.proj.w, 1.0f / sqrtf((float)d) / from);
+        scale_tensor(b->ffn.mapping.w, 1.0f / sqrtf(2.0f * (float)d) / from);
+        scale_tensor(b->ffn.projection.w, in_std / from);
+    }
+}
+
 int tc_opt_v1_build(tc_model *m, uint64_t seed) {
     const tc_model_config *c = &m->cfg;
     tc_opt_v1 *v = tc_xcalloc(1, sizeof *v);
@@ -118,6 +142,10 @@ int tc_opt_v1_build(tc_model *m, uint64_t seed) {
 
     tc_nn_finalize(&nn, seed);
     tc_nn_end(&nn);
+    clip_rescale_stack(&v->text_enc, D);
+    clip_rescale_stack(&v->vit, Dv);
+    if (Da > 0) clip_rescale_stack(&v->audio_enc, D);
+    clip_rescale_stack(&v->enc, D);
     /* the original zero-initialises mask-embedding row 0 (it stays trainable) */
     memset(v->img_mask.table->data, 0, sizeof(float) * (size_t)Dv);
     if (Da > 0) memset(v->aud_mask.table->data, 0, sizeof(float) * (size_t)Da);

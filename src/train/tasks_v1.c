@@ -134,7 +134,7 @@ static double layer_flops(double n, double d, double f) { return n * (2.0 * (4 *
 
 /* Embed the given modalities, compact them (text | N patches | audio) and run the cross encoder:
  * H [B, S, D]; *S_out = S. */
-static tc_tensor *encode(tc_graph *g, tc_model *m, const enc_in *in, int *S_out) {
+static tc_tensor *encode_v(tc_graph *g, tc_model *m, const enc_in *in, int *S_out, const float **valid_out) {
     tc_tensor *txt = NULL, *img = NULL, *aud = NULL;
     int N = tc_model_config_num_patches(&m->cfg);
     if (in->ids && !(txt = tc_opt_v1_text_embed(g, m, in->ids, in->valid, in->B, in->Tt))) return NULL;
@@ -154,7 +154,12 @@ static tc_tensor *encode(tc_graph *g, tc_model *m, const enc_in *in, int *S_out)
                                    2.0 * N * 3 * c->patch_size * c->patch_size * c->vit_hidden_size);
         *in->flops += in->B * c->num_hidden_layers * layer_flops(*S_out, c->hidden_size, c->intermediate_size);
     }
+    if (valid_out) *valid_out = x ? valid : NULL;
     return x ? tc_opt_v1_encoder(g, m, x, valid) : NULL;
+}
+
+static tc_tensor *encode(tc_graph *g, tc_model *m, const enc_in *in, int *S_out) {
+    return encode_v(g, m, in, S_out, NULL);
 }
 
 /* the unmasked inputs of batch b, every mask-embedding on row 0 (the original's all-zero img/audio masks) */
@@ -358,6 +363,45 @@ tc_tensor *tc_v1_task_mac(void *user, tc_graph *g, tc_train_ctx *ctx) {
 
 /* ------------------------------------------------------------------------------------------ sample level */
 
+/* The batch's text rows with each row that has speech showing the caption its audio SPEAKS (audio_cap)
+ * instead of the drawn caption: [CLS] c[:max_text_len] [SEP], dynamic padding. The built-in set speaks only
+ * caption 0 of each image while the drawn caption is any of 5, so the loader's (text, audio) pair is
+ * usually two different wordings; matched that way, audio ITC stayed at ln B and itmThree's "original
+ * triplet" was not one. Rows without speech keep their text. Returns Tt of the new rows. */
+static int spoken_text(const tc_v1_tasks *t, tc_graph *g, const tc_v1_batch *b, int32_t **ids_out, float **valid_out) {
+    const int B = b->B, maxt = t->m->cfg.max_text_len;
+    int Tt = 0;
+    for (int i = 0; i < B; i++) {
+        const tc_ds_caption_item *it = &t->ds->items[b->samples[i].item];
+        int c = b->Ta > 0 ? b->audio_cap[i] : -1;
+        int n = c >= 0 && c < it->ncap ? (it->caps[c].n < maxt ? it->caps[c].n : maxt) + 2 : text_len(b, i);
+        if (n > Tt) Tt = n;
+    }
+    int32_t *ids = tc_graph_alloc(g, sizeof(int32_t) * (size_t)B * Tt); /* [B, Tt] */
+    float *valid = tc_graph_alloc(g, sizeof(float) * (size_t)B * Tt);   /* [B, Tt] */
+    memset(ids, 0, sizeof(int32_t) * (size_t)B * Tt);
+    memset(valid, 0, sizeof(float) * (size_t)B * Tt);
+    for (int i = 0; i < B; i++) {
+        const tc_ds_caption_item *it = &t->ds->items[b->samples[i].item];
+        const int32_t *row = b->ids + (size_t)i * b->Tt;
+        int c = b->Ta > 0 ? b->audio_cap[i] : -1, lt = text_len(b, i);
+        int32_t *o = ids + (size_t)i * Tt;
+        if (c >= 0 && c < it->ncap && c != b->samples[i].cap) {
+            int k = it->caps[c].n < maxt ? it->caps[c].n : maxt;
+            o[0] = row[0]; /* [CLS] */
+            memcpy(o + 1, it->caps[c].v, sizeof(int32_t) * (size_t)k);
+            o[k + 1] = row[lt - 1]; /* [SEP] */
+            lt = k + 2;
+        } else {
+            memcpy(o, row, sizeof(int32_t) * (size_t)lt);
+        }
+        for (int k = 0; k < lt; k++) valid[(size_t)i * Tt + k] = 1.0f;
+    }
+    *ids_out = ids;
+    *valid_out = valid;
+    return Tt;
+}
+
 /* a uniform row j != i (and != avoid) whose image differs from row i's (and from avoid's); -1 if none */
 static int other_row(const tc_sample *s, int B, int i, int avoid, tc_rng *r) {
     int best = -1, cnt = 0;
@@ -421,6 +465,13 @@ tc_tensor *tc_v1_task_itm3(void *user, tc_graph *g, tc_train_ctx *ctx) {
         }
     }
     enc_in in = full_input(b, ctx);
+    if (has_audio) { /* the text of label 4 is the caption the kept audio speaks: a true triplet */
+        int32_t *sids;
+        float *svalid;
+        in.Tt = spoken_text(t, g, b, &sids, &svalid);
+        in.ids = sids;
+        in.valid = svalid;
+    }
     in.patches = patches;
     in.audio = audio;
     in.avalid = avalid;
@@ -433,10 +484,28 @@ tc_tensor *tc_v1_task_itm3(void *user, tc_graph *g, tc_train_ctx *ctx) {
 
 /* ------------------------------------------------------------------------------------------ ITC */
 
+/* The ITC feature of a single-modality pass: the pooler (dense + tanh) on the MEAN of the valid rows of H,
+ * L2-normalised. The pooler's own first row is the [CLS] of a text pass, but the top-left patch of an
+ * image pass and the first (usually silent) frame of an audio pass: features that barely depend on the
+ * sample, and ITC then sat at ln B (docs/training.md, "OPT-v1 pre-training"). */
 static tc_tensor *pooled(tc_graph *g, tc_model *m, const enc_in *in) {
     int S;
-    tc_tensor *h = encode(g, m, in, &S);
-    return h ? tc_l2_normalize(g, tc_opt_v1_pooler(g, m, h), 1e-6f) : NULL;
+    const float *valid;
+    tc_tensor *h = encode_v(g, m, in, &S, &valid); /* [B, S, D] */
+    if (!h) return NULL;
+    const int B = h->shape[0], D = h->shape[2];
+    int ws[2] = {B, B * S}, hs[2] = {B * S, D};
+    float *w = tc_graph_alloc(g, sizeof(float) * (size_t)B * B * S); /* [B, B·S]: 1/n on sample b's valid rows */
+    memset(w, 0, sizeof(float) * (size_t)B * B * S);
+    for (int b = 0; b < B; b++) {
+        int n = 0;
+        for (int s = 0; s < S; s++) n += valid[(size_t)b * S + s] != 0;
+        for (int s = 0; s < S; s++)
+            if (valid[(size_t)b * S + s] != 0) w[(size_t)b * B * S + (size_t)b * S + s] = 1.0f / (float)n;
+    }
+    tc_tensor *mean = tc_matmul(g, tc_from_data(g, w, 2, ws), tc_reshape(g, tc_contiguous(g, h), 2, hs), 0, 0); /* [B, D] */
+    tc_opt_v1 *v = tc_opt_v1_of(m);
+    return tc_l2_normalize(g, tc_tanh(g, tc_nn_linear_fwd(g, &v->pooler, mean)), 1e-6f);
 }
 
 /* single-modality inputs (flops may be NULL) */
@@ -500,16 +569,19 @@ tc_tensor *tc_v1_task_itc_audio(void *user, tc_graph *g, tc_train_ctx *ctx) {
     if (!b || need_audio(t, b, "itc_audio (audio-text contrastive)")) return NULL;
     tc_tensor *scale = tc_opt_v1_itc_scale(g, t->m, 1);
     if (!scale) return NULL;
-    /* the rows that have speech (synth speaks every image; other sets may not) */
-    const int B = b->B, Tt = b->Tt, Ta = b->Ta, Da = b->Da;
+    /* the rows that have speech (synth speaks every image; other sets may not), with the spoken caption as text */
+    const int B = b->B, Ta = b->Ta, Da = b->Da;
+    int32_t *sids;
+    float *svalid;
+    const int Tt = spoken_text(t, g, b, &sids, &svalid);
     int32_t *ids = tc_graph_alloc(g, sizeof(int32_t) * (size_t)B * Tt);
     float *valid = tc_graph_alloc(g, sizeof(float) * (size_t)B * Tt);
     float *audio = tc_graph_alloc(g, sizeof(float) * (size_t)B * Ta * Da), *av = tc_graph_alloc(g, sizeof(float) * (size_t)B * Ta);
     int n = 0;
     for (int i = 0; i < B; i++) {
         if (audio_len(b, i) == 0) continue;
-        memcpy(ids + (size_t)n * Tt, b->ids + (size_t)i * Tt, sizeof(int32_t) * (size_t)Tt);
-        memcpy(valid + (size_t)n * Tt, b->valid + (size_t)i * Tt, sizeof(float) * (size_t)Tt);
+        memcpy(ids + (size_t)n * Tt, sids + (size_t)i * Tt, sizeof(int32_t) * (size_t)Tt);
+        memcpy(valid + (size_t)n * Tt, svalid + (size_t)i * Tt, sizeof(float) * (size_t)Tt);
         memcpy(audio + (size_t)n * Ta * Da, b->audio + (size_t)i * Ta * Da, sizeof(float) * (size_t)Ta * Da);
         memcpy(av + (size_t)n * Ta, b->audio_valid + (size_t)i * Ta, sizeof(float) * (size_t)Ta);
         n++;
