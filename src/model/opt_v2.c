@@ -24,7 +24,7 @@ static tc_act act_of(const tc_model_config *c) {
 static void clip_layer_make(tc_nn_block *b, tc_nn *nn, const char *prefix, const tc_model_config *c) {
     int d = c->vit_hidden_size, wshape[2] = {d, d};
     /* CLIP's initialisation (HF CLIPPreTrainedModel._init_weights, factor 1): q/k/v and fc2 N(0, d^-1/2 ·
-     * (2L)^-1/2), out_proj N(0, d^-1/2), fc1 N(0, (2d)^-1/2). A flat 0.02 makes each residual branch ~20x
+     * (2L)^-1/2), out_proj N(0, d^-1/2), fc1 N(0, (2d)^-1/2). A flat 0.02 makes each residual branch 7-10x
      * too small at width 128: every image's class token then leaves the tower almost unchanged (cosine
      * 0.997 between images) and ITC sits on its ln B plateau (docs/training.md, "The ITC plateau"). */
     float in_std = 1.0f / sqrtf((float)d) / sqrtf(2.0f * (float)(c->vit_num_layers > 0 ? c->vit_num_layers : 1));
