@@ -413,6 +413,71 @@ static void test_training(const tc_ds_captions *ds) {
     }
 }
 
+/* ------------------------------------------------------------------------------------------ init */
+
+static double weight_std(const tc_tensor *w) {
+    double s = 0;
+    for (size_t i = 0; i < tc_numel(w); i++) s += (double)w->data[i] * w->data[i];
+    return sqrt(s / (double)tc_numel(w));
+}
+
+/* mean cosine between the rows of x [B, D] */
+static double mean_pair_cos(const tc_tensor *x) {
+    int B = x->shape[0], D = x->shape[1], n = 0;
+    double acc = 0;
+    for (int i = 0; i < B; i++)
+        for (int j = i + 1; j < B; j++) {
+            double d = 0, a = 0, c = 0;
+            for (int k = 0; k < D; k++) {
+                const double u = x->data[(size_t)i * D + k], v = x->data[(size_t)j * D + k];
+                d += u * v, a += u * u, c += v * v;
+            }
+            acc += d / sqrt(a * c + 1e-30), n++;
+        }
+    return acc / n;
+}
+
+/* CLIP-style init of the pre-LN stacks (a flat 0.02 left the sample-level tasks at chance), and ITC features
+ * that depend on the sample at step 0 */
+static void test_init(const tc_ds_captions *ds) {
+    env e;
+    if (env_open(&e, ds, have_audio)) { TC_CHECK(0, "%s", tc_error_get()); return; }
+    tc_opt_v1 *v = tc_opt_v1_of(&e.m);
+    const tc_nn_stack *st[3] = {&v->text_enc, &v->vit, &v->enc};
+    for (int k = 0; k < 3; k++)
+        for (int l = 0; l < st[k]->n; l++) {
+            const tc_nn_block *b = &st[k]->blocks[l];
+            const double d = b->cfg.d, in = 1.0 / sqrt(d) / sqrt(2.0 * st[k]->n);
+            const struct { const tc_tensor *w; double want; } ws[] = {
+                {b->attn.q.w, in}, {b->attn.v.w, in}, {b->attn.proj.w, 1.0 / sqrt(d)},
+                {b->ffn.mapping.w, 1.0 / sqrt(2.0 * d)}, {b->ffn.projection.w, in}};
+            for (size_t i = 0; i < sizeof ws / sizeof ws[0]; i++) {
+                double sd = weight_std(ws[i].w);
+                TC_CHECK(fabs(sd - ws[i].want) < 0.1 * ws[i].want, "stack %d layer %d weight %zu: std %.4f, want %.4f", k, l, i,
+                         sd, ws[i].want);
+            }
+        }
+    tc_sample s[BATCH];
+    for (int i = 0; i < BATCH; i++) s[i] = (tc_sample){i, 0};
+    const tc_v1_batch *b = tc_v1_loader_get(e.L, 3, s, BATCH);
+    TC_CHECK(b != NULL, "%s", tc_error_get());
+    if (b) {
+        tc_graph *g = tc_graph_new();
+        tc_graph_set_mode(g, 0, 0, 0, 0);
+        tc_tensor *pi = tc_v1_pooled_image(g, &e.m, b->patches, BATCH);
+        TC_CHECK(pi != NULL, "%s", tc_error_get());
+        if (pi) {
+            double c = mean_pair_cos(pi);
+            printf("init: mean cosine between the pooled image features of %d images: %.4f\n", BATCH, c);
+            TC_CHECK(c < 0.9, "pooled image features nearly input-independent at init (mean cosine %.4f)", c);
+        }
+        tc_graph_free(g);
+    }
+    env_close(&e);
+}
+
+/* ------------------------------------------------------------------------------------------ main */
+
 int main(void) {
     tc_set_threads(2);
     snprintf(root, sizeof root, "/tmp/taichu_test_tasks_v1_%d", (int)getpid());
@@ -434,6 +499,7 @@ int main(void) {
     test_masking();
     if (rc == 0) {
         test_batch(&ds);
+        test_init(&ds);
         test_gradients(&ds);
         test_overfit(&ds);
         test_training(&ds);
