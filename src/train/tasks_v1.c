@@ -363,45 +363,6 @@ tc_tensor *tc_v1_task_mac(void *user, tc_graph *g, tc_train_ctx *ctx) {
 
 /* ------------------------------------------------------------------------------------------ sample level */
 
-/* The batch's text rows with each row that has speech showing the caption its audio SPEAKS (audio_cap)
- * instead of the drawn caption: [CLS] c[:max_text_len] [SEP], dynamic padding. The built-in set speaks only
- * caption 0 of each image while the drawn caption is any of 5, so the loader's (text, audio) pair is
- * usually two different wordings; matched that way, audio ITC stayed at ln B and itmThree's "original
- * triplet" was not one. Rows without speech keep their text. Returns Tt of the new rows. */
-static int spoken_text(const tc_v1_tasks *t, tc_graph *g, const tc_v1_batch *b, int32_t **ids_out, float **valid_out) {
-    const int B = b->B, maxt = t->m->cfg.max_text_len;
-    int Tt = 0;
-    for (int i = 0; i < B; i++) {
-        const tc_ds_caption_item *it = &t->ds->items[b->samples[i].item];
-        int c = b->Ta > 0 ? b->audio_cap[i] : -1;
-        int n = c >= 0 && c < it->ncap ? (it->caps[c].n < maxt ? it->caps[c].n : maxt) + 2 : text_len(b, i);
-        if (n > Tt) Tt = n;
-    }
-    int32_t *ids = tc_graph_alloc(g, sizeof(int32_t) * (size_t)B * Tt); /* [B, Tt] */
-    float *valid = tc_graph_alloc(g, sizeof(float) * (size_t)B * Tt);   /* [B, Tt] */
-    memset(ids, 0, sizeof(int32_t) * (size_t)B * Tt);
-    memset(valid, 0, sizeof(float) * (size_t)B * Tt);
-    for (int i = 0; i < B; i++) {
-        const tc_ds_caption_item *it = &t->ds->items[b->samples[i].item];
-        const int32_t *row = b->ids + (size_t)i * b->Tt;
-        int c = b->Ta > 0 ? b->audio_cap[i] : -1, lt = text_len(b, i);
-        int32_t *o = ids + (size_t)i * Tt;
-        if (c >= 0 && c < it->ncap && c != b->samples[i].cap) {
-            int k = it->caps[c].n < maxt ? it->caps[c].n : maxt;
-            o[0] = row[0]; /* [CLS] */
-            memcpy(o + 1, it->caps[c].v, sizeof(int32_t) * (size_t)k);
-            o[k + 1] = row[lt - 1]; /* [SEP] */
-            lt = k + 2;
-        } else {
-            memcpy(o, row, sizeof(int32_t) * (size_t)lt);
-        }
-        for (int k = 0; k < lt; k++) valid[(size_t)i * Tt + k] = 1.0f;
-    }
-    *ids_out = ids;
-    *valid_out = valid;
-    return Tt;
-}
-
 /* a uniform row j != i (and != avoid) whose image differs from row i's (and from avoid's); -1 if none */
 static int other_row(const tc_sample *s, int B, int i, int avoid, tc_rng *r) {
     int best = -1, cnt = 0;
@@ -465,13 +426,6 @@ tc_tensor *tc_v1_task_itm3(void *user, tc_graph *g, tc_train_ctx *ctx) {
         }
     }
     enc_in in = full_input(b, ctx);
-    if (has_audio) { /* the text of label 4 is the caption the kept audio speaks: a true triplet */
-        int32_t *sids;
-        float *svalid;
-        in.Tt = spoken_text(t, g, b, &sids, &svalid);
-        in.ids = sids;
-        in.valid = svalid;
-    }
     in.patches = patches;
     in.audio = audio;
     in.avalid = avalid;
@@ -569,19 +523,16 @@ tc_tensor *tc_v1_task_itc_audio(void *user, tc_graph *g, tc_train_ctx *ctx) {
     if (!b || need_audio(t, b, "itc_audio (audio-text contrastive)")) return NULL;
     tc_tensor *scale = tc_opt_v1_itc_scale(g, t->m, 1);
     if (!scale) return NULL;
-    /* the rows that have speech (synth speaks every image; other sets may not), with the spoken caption as text */
-    const int B = b->B, Ta = b->Ta, Da = b->Da;
-    int32_t *sids;
-    float *svalid;
-    const int Tt = spoken_text(t, g, b, &sids, &svalid);
+    /* the rows that have speech (synth speaks every image; other sets may not) */
+    const int B = b->B, Tt = b->Tt, Ta = b->Ta, Da = b->Da;
     int32_t *ids = tc_graph_alloc(g, sizeof(int32_t) * (size_t)B * Tt);
     float *valid = tc_graph_alloc(g, sizeof(float) * (size_t)B * Tt);
     float *audio = tc_graph_alloc(g, sizeof(float) * (size_t)B * Ta * Da), *av = tc_graph_alloc(g, sizeof(float) * (size_t)B * Ta);
     int n = 0;
     for (int i = 0; i < B; i++) {
         if (audio_len(b, i) == 0) continue;
-        memcpy(ids + (size_t)n * Tt, sids + (size_t)i * Tt, sizeof(int32_t) * (size_t)Tt);
-        memcpy(valid + (size_t)n * Tt, svalid + (size_t)i * Tt, sizeof(float) * (size_t)Tt);
+        memcpy(ids + (size_t)n * Tt, b->ids + (size_t)i * Tt, sizeof(int32_t) * (size_t)Tt);
+        memcpy(valid + (size_t)n * Tt, b->valid + (size_t)i * Tt, sizeof(float) * (size_t)Tt);
         memcpy(audio + (size_t)n * Ta * Da, b->audio + (size_t)i * Ta * Da, sizeof(float) * (size_t)Ta * Da);
         memcpy(av + (size_t)n * Ta, b->audio_valid + (size_t)i * Ta, sizeof(float) * (size_t)Ta);
         n++;
