@@ -59,11 +59,14 @@ for task in $tasks; do
     echo "== $task, batch $B, $threads threads, $(date -u '+%F %H:%M UTC'), load average $(cut -d' ' -f1-3 /proc/loadavg)"
     out_c=$(taichu_run "taichu-$task" "$task" "$B"); echo "$out_c"
     out_p=$(taichu_run "taichu-passive-$task" "$task" "$B" OMP_WAIT_POLICY=PASSIVE); echo "$out_p"
+    # the twin gets taichu's word-table size (a fresh model takes the dataset's vocab)
+    vocab=$("$py" -c 'import json, sys; print(json.load(open(sys.argv[1]))["vocab_size"])' \
+            "$tmp/run-taichu-$task/model/config.json")
     out_d=$("$py" "$here/train_tiny_torch.py" --label "torch-default-$task" --task "$task" --batch "$B" \
-            --steps "$steps" --warmup "$warm"); echo "$out_d"
+            --vocab "$vocab" --steps "$steps" --warmup "$warm"); echo "$out_d"
     out_t=$(OMP_WAIT_POLICY=PASSIVE MALLOC_MMAP_THRESHOLD_=1073741824 MALLOC_TRIM_THRESHOLD_=1073741824 \
             OMP_NUM_THREADS="$threads" "$py" "$here/train_tiny_torch.py" --label "torch-tuned-$task" --task "$task" \
-            --batch "$B" --threads "$threads" --steps "$steps" --warmup "$warm"); echo "$out_t"
+            --batch "$B" --vocab "$vocab" --threads "$threads" --steps "$steps" --warmup "$warm"); echo "$out_t"
     c=$(get "$out_c"); p=$(get "$out_p"); d=$(get "$out_d"); t=$(get "$out_t")
     line=$(awk -v task="$task" -v c="$c" -v p="$p" -v d="$d" -v t="$t" 'BEGIN {
       printf "RESULT train_tiny-%s taichu=%s taichu_passive=%s torch_default=%s torch_tuned=%s ratio_tuned=%.2f ratio_tuned_passive=%.2f ratio_default=%.2f",

@@ -4,7 +4,9 @@
 The model is ref/twin_opt_v2.py's functional OPT-v2 (make_params / vit_forward / text_forward / forward,
 the modules the goldens of tests/test_opt_v2_golden.c come from) with opt-v2-tiny's sizes (src/model/config.c:
 hidden 128, 4 heads, FFN 512, 2 ViT + 2 text + 2 fusion layers, 64-px images in 16-px patches = 17 tokens,
-vocab 21128, ITC dim 64, no dropout) and its parameters made trainable. One step:
+ITC dim 64, no dropout) and its parameters made trainable. The vocabulary is the training data's: `taichu
+pretrain` sizes a fresh model's word table to the dataset's vocab (243 word pieces for `taichu synth`'s data;
+run_train_tiny.sh passes the value from the taichu run's model config via --vocab). One step:
   itc     batch 128: ViT + text encoder, symmetric InfoNCE over the L2-normalised CLS projections with scale
           exp(clip_temp) clamped at 100 (taichu's tc_v2_task_itc, world 1)
   itmTwo  batch 32: ITC + ITM + MLM summed over one encoder pass (taichu's "itmTwo"): ITM over 3B pairs
@@ -12,12 +14,12 @@ vocab 21128, ITC dim 64, no dropout) and its parameters made trainable. One step
           similarities, no gradient through the mining), MLM with 2 masked word pieces per caption through
           the fusion over the image
 then zero_grad, backward, clip_grad_norm_(1.0), AdamW (betas 0.9/0.98, weight decay 0.01), as taichu's
-trainer. Inputs are random: pixels N(0,1) [B,3,64,64], ids [B,32] ([CLS] pieces [SEP], padded to
+trainer. Inputs are random: pixels N(0,1) [B,3,64,64], ids [B,32] ([CLS] pieces in 104..V-1 [SEP], padded to
 max_text_len 30 + 2 as taichu's loader pads), caption lengths 8..30 pieces; fixed over the steps.
 Prints medians and
   RESULT <label> train_samples_per_s=... cpu_train_ms=... threads=N
 Usage: /usr/bin/python3 bench/train_tiny_torch.py [--label NAME] [--task itc|itmTwo] [--batch B]
-                                                   [--threads N] [--steps N] [--warmup N]
+                                                   [--threads N] [--steps N] [--warmup N] [--vocab V]
 """
 import argparse
 import os
@@ -32,7 +34,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import twin_opt_v2 as tw  # noqa: E402
 
 TINY = dict(tw.CFG, hidden_size=128, num_hidden_layers=2, num_attention_heads=4, intermediate_size=512,
-            vocab_size=21128, max_position_embeddings=128, type_vocab_size=3, patch_size=16, train_image_size=64,
+            vocab_size=243, max_position_embeddings=128, type_vocab_size=3, patch_size=16, train_image_size=64,
             vit_hidden_size=128, vit_num_layers=2, vit_num_heads=4, vit_intermediate_size=512,
             text_num_layers=2, max_text_len=30, itc_dim=64)
 
@@ -95,10 +97,13 @@ def main():
     ap.add_argument("--threads", type=int, default=0, help="torch.set_num_threads (0: leave torch's default)")
     ap.add_argument("--steps", type=int, default=10)
     ap.add_argument("--warmup", type=int, default=3)
+    ap.add_argument("--vocab", type=int, default=243, help="word pieces (the dataset's vocab, as taichu's model)")
     a = ap.parse_args()
     if a.threads > 0:
         torch.set_num_threads(a.threads)
-    c = TINY
+    if a.vocab < 105:
+        sys.exit("train_tiny_torch.py: --vocab must be at least 105 ([CLS] 101, [SEP] 102, [MASK] 103, pieces above)")
+    c = dict(TINY, vocab_size=a.vocab)
     B = a.batch or (128 if a.task == "itc" else 32)
     T, S = c["max_text_len"] + 2, c["train_image_size"]
     P = tw.make_params(c, torch.Generator().manual_seed(1))
@@ -118,7 +123,7 @@ def main():
     rows, tgts = [], []
     for b in range(B):
         n = int(rng.integers(8, c["max_text_len"] + 1))
-        ids[b, 0], ids[b, 1:n + 1], ids[b, n + 1] = 101, rng.integers(672, 7992, n), 102
+        ids[b, 0], ids[b, 1:n + 1], ids[b, n + 1] = 101, rng.integers(104, c["vocab_size"], n), 102
         valid[b, :n + 2] = 1
         mlm_ids[b] = ids[b]
         for p in rng.choice(np.arange(1, n + 1), 2, replace=False):
@@ -145,7 +150,7 @@ def main():
           f"threads={torch.get_num_threads()} OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', '-')} "
           f"MALLOC_MMAP_THRESHOLD_={os.environ.get('MALLOC_MMAP_THRESHOLD_', '-')}")
     print(f"  train step  median {tmed * 1e3:8.2f} ms  best {min(tt) * 1e3:8.2f} ms  {B / tmed:8.1f} samples/s  "
-          f"(final loss {loss.item():.4f}; CPU {np.median(ct) * 1e3:.1f} ms/step, all threads)")
+          f"(final loss {loss.item():.4f}; vocab {c['vocab_size']}; CPU {np.median(ct) * 1e3:.1f} ms/step, all threads)")
     print(f"RESULT {a.label} train_samples_per_s={B / tmed:.2f} cpu_train_ms={np.median(ct) * 1e3:.2f} "
           f"threads={torch.get_num_threads()}")
 
