@@ -11,6 +11,8 @@ fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fail() { echo "cli_demo: FAIL: $*" >&2; exit 1; }
+jnum() { tr -d '\n' < "$1" | sed -n "s/.*\"$2\":[[:space:]]*\([-0-9.eE+]*\).*/\1/p"; }
+f2() { LC_ALL=C printf '%.2f' "$1"; }
 
 # bad usage: clear message, status 2, nothing made
 set +e
@@ -61,9 +63,13 @@ m1=$(grep -o '"losses":{[^}]*}' d/pretrain/log.jsonl | head -3 | sed -n 's/.*"ml
      awk '{ s += $1 } END { printf "%.4f", s / NR }')
 grep -q "^| opt-v2-tiny | token | mlm | 30 | $m1 | " d/results.md || fail "mlm first-loss cell is not the log's mean ($m1)"
 grep -q "<td>opt-v1-tiny</td><td>modality</td>" d/report.html || fail "report.html lacks the three-level table"
+# the ITC-only line quotes the pre-training log's last check
+last_eval=$(grep '"type":"eval"' d/pretrain/log.jsonl | tail -1)
+itc1=$(echo "$last_eval" | sed -n 's/.*"itc_t2i_r1":\([-0-9.eE+]*\).*/\1/p')
+[ -n "$itc1" ] || fail "no ITC check in the pre-training log"
+grep -q "ITC similarity alone (the pre-training log's check at step 30, first 30 test images): IR@1 $(f2 "$itc1")," d/results.md ||
+    fail "results.md lacks the log's ITC check ($itc1)"
 # the retrieval row holds the eval stage's numbers (not placeholders); plain shell, CI has no python
-jnum() { tr -d '\n' < "$1" | sed -n "s/.*\"$2\":[[:space:]]*\([-0-9.eE+]*\).*/\1/p"; }
-f2() { LC_ALL=C printf '%.2f' "$1"; }
 rj=d/eval/retrieval_zeroshot.json
 row="|"
 for k in img_r1 img_r5 img_r10 txt_r1 txt_r5 txt_r10 r_mean; do

@@ -101,7 +101,13 @@ static void write_page(FILE *f, const demo_ctx *c, const demo_results *r) {
     for (int i = 0; i < 3; i++) cell(f, r->have_ret, r->ir[i]);
     for (int i = 0; i < 3; i++) cell(f, r->have_ret, r->tr[i]);
     cell(f, r->have_ret, r->r_mean);
-    fputs("</tr></table>\n<p>Captioning (fine-tuned, scores &times;100, one token per character) and VQA "
+    fputs("</tr></table>\n", f);
+    if (r->have_itc)
+        fprintf(f, "<p>ITC similarity alone (the pre-training log&rsquo;s check at step %d, first %d test images): "
+                   "IR@1 %.2f, IR@5 %.2f, TR@1 %.2f. The ITM head re-ranks the ITC top k in the table above; while "
+                   "it has not learned (loss near 0.636, the label prior) the re-ranking lowers R@1.</p>\n",
+                r->itc_step, r->itc_images, r->itc_t2i_r1, r->itc_t2i_r5, r->itc_i2t_r1);
+    fputs("<p>Captioning (fine-tuned, scores &times;100, one token per character) and VQA "
           "(fine-tuned, exact-match accuracy in %).</p>\n<table><tr><th>BLEU-4</th><th>METEOR</th><th>ROUGE-L</th>"
           "<th>CIDEr</th><th>VQA accuracy</th></tr><tr>", f);
     cell(f, r->have_cap, 100 * r->bleu4);
