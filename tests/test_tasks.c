@@ -17,6 +17,8 @@
 #include "train/trainer.h"
 
 static char root[256];
+static tc_itm_neg g_itm_neg = TC_ITM_NEG_HARD; /* ITM negatives of the next train() */
+static long g_itm_hard_from;
 static int vocab;
 
 static int rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *f) {
@@ -70,10 +72,13 @@ static int train(const tc_ds_captions *ds, const char *const *names, int ntask, 
     tc_v2_tasks vt;
     tc_v2_tasks_init(&vt, &m, L, ds, 8, 7);
     vt.rand_hi = vocab;
+    vt.itm_neg = g_itm_neg;
+    vt.itm_hard_from = g_itm_hard_from;
     tc_train_task tasks[4];
     for (int i = 0; i < ntask; i++) tasks[i] = (tc_train_task){names[i], 1, 1.0f, tc_v2_task_by_name(names[i]), &vt};
     char run[512];
-    snprintf(run, sizeof run, "%s/run_%s_%d", root, names[0], sum);
+    static int nrun;
+    snprintf(run, sizeof run, "%s/run_%s_%d_%d", root, names[0], sum, nrun++);
     tc_trainer_cfg tc = tc_trainer_defaults(steps);
     tc.run_dir = run;
     tc.lr = (tc_lr_schedule){TC_LR_WARMUP_COSINE, 2e-3, 1e-4, 3, steps};
@@ -210,6 +215,34 @@ static void test_masking(void) {
     tc_v2_tasks_free(&t);
 }
 
+/* the curriculum: hard mining configured but starting at a later step draws exactly the random negatives
+ * before it (same draws, same losses); from that step on the negatives are the mined ones */
+static void test_itm_curriculum(const tc_ds_captions *ds) {
+    static const char *const names[1] = {"itm"};
+    const int steps = 4;
+    losses a, b, c;
+    tc_v2_tasks va, vb, vc;
+    g_itm_neg = TC_ITM_NEG_RANDOM; g_itm_hard_from = 0;
+    int rc = train(ds, names, 1, 0, steps, &a, &va);
+    g_itm_neg = TC_ITM_NEG_HARD; g_itm_hard_from = 1000;
+    rc |= train(ds, names, 1, 0, steps, &b, &vb);
+    g_itm_neg = TC_ITM_NEG_HARD; g_itm_hard_from = 0;
+    rc |= train(ds, names, 1, 0, steps, &c, &vc);
+    TC_CHECK(rc == 0, "%s", tc_error_get());
+    if (rc) return;
+    int same_ab = 1, same_ac = 1;
+    for (int i = 0; i < steps; i++) {
+        same_ab &= a.v[0][i] == b.v[0][i];
+        same_ac &= a.v[0][i] == c.v[0][i];
+    }
+    for (int i = 0; i < 8; i++) same_ab &= va.last_neg_t[i] == vb.last_neg_t[i] && va.last_neg_i[i] == vb.last_neg_i[i];
+    TC_CHECK(same_ab, "itm_hard_from 1000 did not draw the random negatives before that step");
+    TC_CHECK(!same_ac, "hard mining from step 0 gave the random run's losses");
+    free(va.last_neg_t); free(va.last_neg_i);
+    free(vb.last_neg_t); free(vb.last_neg_i);
+    free(vc.last_neg_t); free(vc.last_neg_i);
+}
+
 int main(void) {
     tc_set_threads(2);
     snprintf(root, sizeof root, "/tmp/taichu_test_tasks_%d", (int)getpid());
@@ -230,6 +263,7 @@ int main(void) {
     if (rc == 0) {
         test_each_task(&ds);
         test_sum(&ds);
+        test_itm_curriculum(&ds);
         tc_ds_captions_free(&ds);
     }
     free(caps);

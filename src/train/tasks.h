@@ -32,6 +32,7 @@ typedef struct tc_v2_tasks {
     int mask_id;             /* [MASK] = 103 */
     int rand_lo, rand_hi;    /* BERT mode random replacements from [rand_lo, rand_hi) (meta.json v_range) */
     tc_itm_neg itm_neg;
+    long itm_hard_from;      /* with TC_ITM_NEG_HARD: steps before this one draw random negatives (a curriculum; 0: none) */
     uint64_t seed;
     /* per-(step, micro) cache: the batch and the encoder outputs shared by the tasks of one step */
     long c_step;

@@ -248,12 +248,15 @@ tc_tensor *tc_v2_task_itm(void *user, tc_graph *g, tc_train_ctx *ctx) {
     uint64_t key = (uint64_t)ctx->step * (uint64_t)ctx->accum + (uint64_t)ctx->micro;
     tc_rng r;
     tc_rng_seed(&r, tc_rng_hash(t->seed ^ STREAM_ITM, key, (uint64_t)ctx->rank));
+    /* curriculum: uniform negatives until itm_hard_from, then the mined ones (hard pairs are near-duplicate
+     * captions, too hard for a model whose ITC knows only colours yet) */
+    tc_itm_neg mode = t->itm_neg == TC_ITM_NEG_HARD && ctx->step < t->itm_hard_from ? TC_ITM_NEG_RANDOM : t->itm_neg;
     int32_t *idx_t = tc_graph_alloc(g, sizeof(int32_t) * 3 * (size_t)B);
     int32_t *idx_i = tc_graph_alloc(g, sizeof(int32_t) * 3 * (size_t)B);
     int32_t *labels = tc_graph_alloc(g, sizeof(int32_t) * 3 * (size_t)B);
     for (int i = 0; i < B; i++) {
-        int nt = pick_negative(b, sim, B, 1, i, t->itm_neg, &r); /* a text for image i */
-        int ni = pick_negative(b, sim, 1, B, i, t->itm_neg, &r); /* an image for text i */
+        int nt = pick_negative(b, sim, B, 1, i, mode, &r); /* a text for image i */
+        int ni = pick_negative(b, sim, 1, B, i, mode, &r); /* an image for text i */
         if (nt < 0 || ni < 0)
             return tc_error_set("ITM: every sample of the batch shows the same image or caption; cannot mine negatives"),
                    NULL;
