@@ -104,8 +104,8 @@ static void write_page(FILE *f, const demo_ctx *c, const demo_results *r) {
     fputs("</tr></table>\n", f);
     if (r->have_itc)
         fprintf(f, "<p>ITC similarity alone (the pre-training log&rsquo;s check at step %d, first %d test images): "
-                   "IR@1 %.2f, IR@5 %.2f, TR@1 %.2f. The ITM head re-ranks the ITC top k in the table above; while "
-                   "it has not learned (loss near 0.636, the label prior) the re-ranking lowers R@1.</p>\n",
+                   "IR@1 %.2f, IR@5 %.2f, TR@1 %.2f. The table above re-ranks the ITC top k with the ITM head "
+                   "(it helps only once ITM has learned: a loss well below 0.636, the label prior).</p>\n",
                 r->itc_step, r->itc_images, r->itc_t2i_r1, r->itc_t2i_r5, r->itc_i2t_r1);
     fputs("<p>Captioning (fine-tuned, scores &times;100, one token per character) and VQA "
           "(fine-tuned, exact-match accuracy in %).</p>\n<table><tr><th>BLEU-4</th><th>METEOR</th><th>ROUGE-L</th>"

@@ -300,8 +300,8 @@ void demo_results_print(FILE *f, const demo_ctx *c, const demo_results *r) {
         fprintf(f, "| not run | | | | | | |\n");
     if (r->have_itc)
         fprintf(f, "\nITC similarity alone (the pre-training log's check at step %d, first %d test images): "
-                   "IR@1 %.2f, IR@5 %.2f, TR@1 %.2f. The ITM head re-ranks the ITC top k above; while it has not "
-                   "learned (its loss near 0.636, the label prior) the re-ranking lowers R@1.\n",
+                   "IR@1 %.2f, IR@5 %.2f, TR@1 %.2f. The table above re-ranks the ITC top k with the ITM head "
+                   "(it helps only once ITM has learned: a loss well below 0.636, the label prior).\n",
                 r->itc_step, r->itc_images, r->itc_t2i_r1, r->itc_t2i_r5, r->itc_i2t_r1);
     fprintf(f, "\nCaptioning (fine-tuned; x100) and VQA (fine-tuned; exact-match accuracy in %%):\n\n"
                "| BLEU-4 | METEOR | ROUGE-L | CIDEr | VQA accuracy |\n|---|---|---|---|---|\n");
