@@ -399,3 +399,18 @@ void tc_loader_get_stats(tc_loader *L, tc_loader_stats *out) {
     *out = L->st;
     pthread_mutex_unlock(&L->mu);
 }
+
+void tc_sample_draw_distinct(const tc_ds_captions *ds, tc_rng *r, tc_sample *s, int n) {
+    int distinct = ds->n >= n;
+    for (int k = 0; k < n; k++) {
+        int item;
+        for (;;) {
+            item = (int)tc_rng_below(r, (uint32_t)ds->n);
+            int dup = 0;
+            for (int j = 0; distinct && j < k && !dup; j++) dup = s[j].item == item;
+            if (!dup) break;
+        }
+        s[k].item = item;
+        s[k].cap = ds->items[item].ncap > 1 ? (int)tc_rng_below(r, (uint32_t)ds->items[item].ncap) : 0;
+    }
+}

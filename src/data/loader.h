@@ -27,6 +27,11 @@
 
 typedef struct tc_sample { int item, cap; } tc_sample;  /* image index, caption index within the item */
 
+/* n samples drawn from r: distinct items while the dataset has at least n (a repeated image would be a false
+ * negative for the contrastive and matching tasks), each with one uniformly chosen caption. The draw order
+ * is part of the resume/MPI contract: the tasks of both architectures and fine-tuning share it. */
+void tc_sample_draw_distinct(const tc_ds_captions *ds, tc_rng *r, tc_sample *s, int n);
+
 typedef struct tc_loader_cfg {
     int image_size;          /* S: output pixels S×S */
     int max_text_len;        /* word pieces kept before [CLS]/[SEP] are added */

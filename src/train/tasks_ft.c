@@ -92,17 +92,7 @@ static int draw_local(const tc_ft_task *t, tc_rng *r, int rank, int world, tc_sa
         return B;
     }
     /* positives with distinct images while there are enough (a duplicate would be a false negative) */
-    int distinct = ds->n >= n;
-    for (int k = 0; k < n; k++) {
-        int item;
-        for (;;) {
-            item = (int)tc_rng_below(r, (uint32_t)ds->n);
-            int dup = 0;
-            for (int j = 0; distinct && j < k && !dup; j++) dup = scratch[j].item == item;
-            if (!dup) break;
-        }
-        scratch[k] = draw_one(ds, r, item);
-    }
+    tc_sample_draw_distinct(ds, r, scratch, n);
     for (int k = 0; k < n; k++) {
         scratch[n + k] = draw_one(ds, r, draw_other(ds, r, scratch[k].item));     /* negative text */
         scratch[2 * n + k] = draw_one(ds, r, draw_other(ds, r, scratch[k].item)); /* negative image */

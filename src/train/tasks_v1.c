@@ -51,22 +51,6 @@ static const tc_v2_tasks *mlm_params(tc_v1_tasks *t) {
     return &t->mlm;
 }
 
-/* The global batch: n samples with distinct images while the dataset has enough (duplicates would make
- * itmThree "replacements" and ITC negatives that show the same image), one uniform caption each. */
-static void draw_global(const tc_ds_captions *ds, tc_rng *r, tc_sample *s, int n) {
-    int distinct = ds->n >= n;
-    for (int k = 0; k < n; k++) {
-        int item;
-        for (;;) {
-            item = (int)tc_rng_below(r, (uint32_t)ds->n);
-            int dup = 0;
-            for (int j = 0; distinct && j < k && !dup; j++) dup = s[j].item == item;
-            if (!dup) break;
-        }
-        s[k].item = item;
-        s[k].cap = ds->items[item].ncap > 1 ? (int)tc_rng_below(r, (uint32_t)ds->items[item].ncap) : 0;
-    }
-}
 
 static uint64_t step_key(const tc_train_ctx *ctx) { return (uint64_t)ctx->step * (uint64_t)ctx->accum + (uint64_t)ctx->micro; }
 
@@ -81,10 +65,10 @@ const tc_v1_batch *tc_v1_tasks_batch(tc_v1_tasks *t, tc_train_ctx *ctx) {
         t->gs = tc_xmalloc(sizeof(tc_sample) * 2 * (size_t)n);
         t->gs_cap = 2 * n;
     }
-    draw_global(t->ds, ctx->data_rng, t->gs, n);
+    tc_sample_draw_distinct(t->ds, ctx->data_rng, t->gs, n);
     uint64_t key = step_key(ctx);
     tc_rng ahead = *ctx->data_rng; /* predict the next micro-batch; a wrong guess only costs an inline build */
-    draw_global(t->ds, &ahead, t->gs + n, n);
+    tc_sample_draw_distinct(t->ds, &ahead, t->gs + n, n);
     const tc_v1_batch *b = tc_v1_loader_get(t->L, key, t->gs + (size_t)ctx->rank * t->B, t->B);
     if (!b) return NULL;
     tc_v1_loader_prefetch(t->L, key + 1, t->gs + n + (size_t)ctx->rank * t->B, t->B);

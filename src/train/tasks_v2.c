@@ -37,22 +37,6 @@ void tc_v2_tasks_free(tc_v2_tasks *t) {
     memset(t, 0, sizeof *t);
 }
 
-/* The global batch: n samples with distinct images while the dataset has enough (duplicates would be
- * false negatives for ITC and ITM), one uniformly chosen caption each. */
-static void draw_global(const tc_ds_captions *ds, tc_rng *r, tc_sample *s, int n) {
-    int distinct = ds->n >= n;
-    for (int k = 0; k < n; k++) {
-        int item;
-        for (;;) {
-            item = (int)tc_rng_below(r, (uint32_t)ds->n);
-            int dup = 0;
-            for (int j = 0; distinct && j < k && !dup; j++) dup = s[j].item == item;
-            if (!dup) break;
-        }
-        s[k].item = item;
-        s[k].cap = ds->items[item].ncap > 1 ? (int)tc_rng_below(r, (uint32_t)ds->items[item].ncap) : 0;
-    }
-}
 
 /* Forward FLOPs of one pre-LN layer over n tokens of width d (FFN f), with an optional cross-attention to
  * mem tokens: dense layers 2·params per token, attention scores + mixing 4·n·m·d. */
@@ -84,12 +68,12 @@ static const tc_batch *step_batch(tc_v2_tasks *t, tc_graph *g, tc_train_ctx *ctx
         t->gs = tc_xmalloc(sizeof(tc_sample) * 2 * (size_t)n);
         t->gs_cap = 2 * n;
     }
-    draw_global(t->ds, ctx->data_rng, t->gs, n);
+    tc_sample_draw_distinct(t->ds, ctx->data_rng, t->gs, n);
     uint64_t key = (uint64_t)ctx->step * (uint64_t)ctx->accum + (uint64_t)ctx->micro;
     /* predict the next micro-batch from a copy of the generator: right whenever the next call draws the
      * same way (always, for these tasks); a wrong guess only costs an inline build */
     tc_rng ahead = *ctx->data_rng;
-    draw_global(t->ds, &ahead, t->gs + n, n);
+    tc_sample_draw_distinct(t->ds, &ahead, t->gs + n, n);
     const tc_batch *b = tc_loader_get(t->L, key, t->gs + (size_t)ctx->rank * t->B, t->B);
     if (!b) return NULL;
     tc_loader_prefetch(t->L, key + 1, t->gs + n + (size_t)ctx->rank * t->B, t->B);
