@@ -14,10 +14,11 @@ void tc_ds_free_strings(char **s, int n) {
     free(s);
 }
 
-int tc_ds_parse_id_list(const char *json, size_t len, const char *name, char ***ids, int *n) {
+/* root: the parsed document from tc_ds_json_parse or tc_ds_json_load (NULL: broken or unreadable, the error
+ * set), so text in memory and files are read by this one function. */
+static int read_id_list(cJSON *root, const char *name, char ***ids, int *n) {
     *ids = NULL;
     *n = 0;
-    cJSON *root = tc_ds_json_parse(json, len, name);
     if (!root) return -1;
     if (!cJSON_IsArray(root)) {
         cJSON_Delete(root);
@@ -40,15 +41,12 @@ int tc_ds_parse_id_list(const char *json, size_t len, const char *name, char ***
     return 0;
 }
 
+int tc_ds_parse_id_list(const char *json, size_t len, const char *name, char ***ids, int *n) {
+    return read_id_list(tc_ds_json_parse(json, len, name), name, ids, n);
+}
+
 int tc_ds_load_id_list(const char *path, char ***ids, int *n) {
-    *ids = NULL;
-    *n = 0;
-    size_t len;
-    char *data = tc_read_file(path, &len);
-    if (!data) return -1;
-    int rc = tc_ds_parse_id_list(data, len, path, ids, n);
-    free(data);
-    return rc;
+    return read_id_list(tc_ds_json_load(path), path, ids, n);
 }
 
 /* ---- text db ---- */

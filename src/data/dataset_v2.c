@@ -17,6 +17,17 @@ static char *join_image(const char *root, const char *rel) {
     return root && *root ? tc_path_join(root, rel) : tc_xstrdup(rel);
 }
 
+/* Every reader below takes the parsed document from either tc_ds_json_parse (tc_ds_parse_*: text in memory)
+ * or tc_ds_json_load (tc_ds_load_*: a file), so each format is read by one function. This checks its top
+ * level: a JSON list (want_list) or object, else frees it and sets "<name>: expected <what>". A NULL root
+ * (broken JSON or an unreadable file, the error already set) passes through as NULL. */
+static cJSON *top_level(cJSON *root, int want_list, const char *name, const char *what) {
+    if (!root || (want_list ? cJSON_IsArray(root) : cJSON_IsObject(root))) return root;
+    cJSON_Delete(root);
+    tc_error_set("%s: expected %s", name, what);
+    return NULL;
+}
+
 /* ---- image + captions ---- */
 
 static void caption_item_free(tc_ds_caption_item *it) {
@@ -76,15 +87,10 @@ image_check:
     return 0;
 }
 
-int tc_ds_parse_captions(const char *json, size_t len, const char *name, const char *image_root, tc_ds_caps_rule rule,
+static int read_captions(cJSON *root, const char *name, const char *image_root, tc_ds_caps_rule rule,
                          const tc_ds_opts *o, tc_ds_captions *out) {
     memset(out, 0, sizeof *out);
-    cJSON *root = tc_ds_json_parse(json, len, name);
-    if (!root) return -1;
-    if (!cJSON_IsArray(root)) {
-        cJSON_Delete(root);
-        return tc_error_set("%s: expected a JSON list of {\"image\", \"caption\"} entries", name);
-    }
+    if (!(root = top_level(root, 1, name, "a JSON list of {\"image\", \"caption\"} entries"))) return -1;
     int n = cJSON_GetArraySize(root);
     out->items = tc_xcalloc((size_t)(n ? n : 1), sizeof *out->items);
     int i = 0, rc = 0;
@@ -107,15 +113,14 @@ int tc_ds_parse_captions(const char *json, size_t len, const char *name, const c
     return rc;
 }
 
+int tc_ds_parse_captions(const char *json, size_t len, const char *name, const char *image_root, tc_ds_caps_rule rule,
+                         const tc_ds_opts *o, tc_ds_captions *out) {
+    return read_captions(tc_ds_json_parse(json, len, name), name, image_root, rule, o, out);
+}
+
 int tc_ds_load_captions(const char *path, const char *image_root, tc_ds_caps_rule rule, const tc_ds_opts *o,
                         tc_ds_captions *out) {
-    memset(out, 0, sizeof *out);
-    size_t len;
-    char *data = tc_read_file(path, &len);
-    if (!data) return -1;
-    int rc = tc_ds_parse_captions(data, len, path, image_root, rule, o, out);
-    free(data);
-    return rc;
+    return read_captions(tc_ds_json_load(path), path, image_root, rule, o, out);
 }
 
 void tc_ds_captions_free(tc_ds_captions *c) {
@@ -137,14 +142,9 @@ static void gt_entry_free(tc_ds_gt_entry *g) {
     memset(g, 0, sizeof *g);
 }
 
-int tc_ds_parse_caption_gt(const char *json, size_t len, const char *name, const tc_ds_opts *o, tc_ds_gt *out) {
+static int read_caption_gt(cJSON *root, const char *name, const tc_ds_opts *o, tc_ds_gt *out) {
     memset(out, 0, sizeof *out);
-    cJSON *root = tc_ds_json_parse(json, len, name);
-    if (!root) return -1;
-    if (!cJSON_IsObject(root)) {
-        cJSON_Delete(root);
-        return tc_error_set("%s: expected a JSON object {\"<image id>\": [captions]}", name);
-    }
+    if (!(root = top_level(root, 0, name, "a JSON object {\"<image id>\": [captions]}"))) return -1;
     int n = cJSON_GetArraySize(root), rc = 0;
     out->e = tc_xcalloc((size_t)(n ? n : 1), sizeof *out->e);
     const cJSON *e;
@@ -179,14 +179,12 @@ int tc_ds_parse_caption_gt(const char *json, size_t len, const char *name, const
     return 0;
 }
 
+int tc_ds_parse_caption_gt(const char *json, size_t len, const char *name, const tc_ds_opts *o, tc_ds_gt *out) {
+    return read_caption_gt(tc_ds_json_parse(json, len, name), name, o, out);
+}
+
 int tc_ds_load_caption_gt(const char *path, const tc_ds_opts *o, tc_ds_gt *out) {
-    memset(out, 0, sizeof *out);
-    size_t len;
-    char *data = tc_read_file(path, &len);
-    if (!data) return -1;
-    int rc = tc_ds_parse_caption_gt(data, len, path, o, out);
-    free(data);
-    return rc;
+    return read_caption_gt(tc_ds_json_load(path), path, o, out);
 }
 
 const tc_ds_gt_entry *tc_ds_gt_find(const tc_ds_gt *gt, const char *image_id) {
@@ -237,15 +235,43 @@ static int vqa_ids(const cJSON *e, const char *qkey, const char *akey, int requi
     return 0;
 }
 
-int tc_ds_parse_vqa(const char *json, size_t len, const char *name, const char *image_root, int require_answer,
+/* One entry of the v2 list {"image_id", "question_id", "Question", "Answer"} into it; on failure why[] says
+ * what, and ent[] names the entry (its question_id once that is read, else its index and image). */
+static void vqa_list_entry(const cJSON *e, int i, const char *image_root, int require_answer, const tc_ds_opts *o,
+                           tc_ds_vqa_item *it, char *why, size_t cap, char *ent, size_t ecap) {
+    const cJSON *img = cJSON_IsObject(e) ? cJSON_GetObjectItemCaseSensitive(e, "image_id") : NULL;
+    if (!cJSON_IsObject(e)) snprintf(why, cap, "expected an object");
+    else if (!cJSON_IsString(img) || !img->valuestring[0])
+        snprintf(why, cap, "field \"image_id\": expected a non-empty image path string");
+    else if (!(it->question_id = tc_ds_json_str_or_int(cJSON_GetObjectItemCaseSensitive(e, "question_id"))))
+        snprintf(why, cap, "field \"question_id\": expected a number or string");
+    else if (!vqa_ids(e, "Question", "Answer", require_answer, o, it, why, cap)) {
+        it->image_rel = tc_xstrdup(img->valuestring);
+        it->image = join_image(image_root, img->valuestring);
+        if (o->check_images && !tc_file_exists(it->image))
+            snprintf(why, cap, "image file %.300s does not exist", it->image);
+    }
+    if (!why[0]) return;
+    if (it->question_id) snprintf(ent, ecap, "entry %d (question_id %.60s)", i, it->question_id);
+    else entry_name(ent, ecap, i, "image_id", cJSON_IsString(img) ? img->valuestring : NULL);
+}
+
+/* One member "<question_id>": {"input_ids", "answer_ids"} of the v1 object into it (why[], ent[] as above). */
+static void vqa_v1_entry(const cJSON *e, int require_answer, const tc_ds_opts *o, tc_ds_vqa_item *it, char *why,
+                         size_t cap, char *ent, size_t ecap) {
+    snprintf(ent, ecap, "question_id \"%.60s\"", e->string ? e->string : "");
+    if (!cJSON_IsObject(e)) snprintf(why, cap, "expected an object with \"input_ids\"");
+    else if (!vqa_ids(e, "input_ids", "answer_ids", require_answer, o, it, why, cap))
+        it->question_id = tc_xstrdup(e->string ? e->string : "");
+}
+
+/* Both VQA forms: the v2 list (v1 0, images under image_root) or the v1 object keyed by question id. */
+static int read_vqa(cJSON *root, const char *name, int v1, const char *image_root, int require_answer,
                     const tc_ds_opts *o, tc_ds_vqa *out) {
     memset(out, 0, sizeof *out);
-    cJSON *root = tc_ds_json_parse(json, len, name);
-    if (!root) return -1;
-    if (!cJSON_IsArray(root)) {
-        cJSON_Delete(root);
-        return tc_error_set("%s: expected a JSON list of {\"image_id\", \"Question\", \"Answer\"} entries", name);
-    }
+    if (!(root = v1 ? top_level(root, 0, name, "a JSON object {\"<question_id>\": {\"input_ids\", \"answer_ids\"}}")
+                    : top_level(root, 1, name, "a JSON list of {\"image_id\", \"Question\", \"Answer\"} entries")))
+        return -1;
     int n = cJSON_GetArraySize(root), i = 0, rc = 0;
     out->items = tc_xcalloc((size_t)(n ? n : 1), sizeof *out->items);
     const cJSON *e;
@@ -253,21 +279,9 @@ int tc_ds_parse_vqa(const char *json, size_t len, const char *name, const char *
         char why[512] = "", ent[200];
         tc_ds_vqa_item *it = &out->items[out->n];
         memset(it, 0, sizeof *it);
-        const cJSON *img = cJSON_IsObject(e) ? cJSON_GetObjectItemCaseSensitive(e, "image_id") : NULL;
-        if (!cJSON_IsObject(e)) snprintf(why, sizeof why, "expected an object");
-        else if (!cJSON_IsString(img) || !img->valuestring[0])
-            snprintf(why, sizeof why, "field \"image_id\": expected a non-empty image path string");
-        else if (!(it->question_id = tc_ds_json_str_or_int(cJSON_GetObjectItemCaseSensitive(e, "question_id"))))
-            snprintf(why, sizeof why, "field \"question_id\": expected a number or string");
-        else if (!vqa_ids(e, "Question", "Answer", require_answer, o, it, why, sizeof why)) {
-            it->image_rel = tc_xstrdup(img->valuestring);
-            it->image = join_image(image_root, img->valuestring);
-            if (o->check_images && !tc_file_exists(it->image))
-                snprintf(why, sizeof why, "image file %.300s does not exist", it->image);
-        }
+        if (v1) vqa_v1_entry(e, require_answer, o, it, why, sizeof why, ent, sizeof ent);
+        else vqa_list_entry(e, i, image_root, require_answer, o, it, why, sizeof why, ent, sizeof ent);
         if (why[0]) {
-            if (it->question_id) snprintf(ent, sizeof ent, "entry %d (question_id %.60s)", i, it->question_id);
-            else entry_name(ent, sizeof ent, i, "image_id", cJSON_IsString(img) ? img->valuestring : NULL);
             vqa_item_free(it);
             if ((rc = tc_ds_entry_fail(&out->report, o, name, ent, why))) break;
         } else {
@@ -280,56 +294,22 @@ int tc_ds_parse_vqa(const char *json, size_t len, const char *name, const char *
     return rc;
 }
 
+int tc_ds_parse_vqa(const char *json, size_t len, const char *name, const char *image_root, int require_answer,
+                    const tc_ds_opts *o, tc_ds_vqa *out) {
+    return read_vqa(tc_ds_json_parse(json, len, name), name, 0, image_root, require_answer, o, out);
+}
+
 int tc_ds_load_vqa(const char *path, const char *image_root, int require_answer, const tc_ds_opts *o, tc_ds_vqa *out) {
-    memset(out, 0, sizeof *out);
-    size_t len;
-    char *data = tc_read_file(path, &len);
-    if (!data) return -1;
-    int rc = tc_ds_parse_vqa(data, len, path, image_root, require_answer, o, out);
-    free(data);
-    return rc;
+    return read_vqa(tc_ds_json_load(path), path, 0, image_root, require_answer, o, out);
 }
 
 int tc_ds_parse_vqa_v1(const char *json, size_t len, const char *name, int require_answer, const tc_ds_opts *o,
                        tc_ds_vqa *out) {
-    memset(out, 0, sizeof *out);
-    cJSON *root = tc_ds_json_parse(json, len, name);
-    if (!root) return -1;
-    if (!cJSON_IsObject(root)) {
-        cJSON_Delete(root);
-        return tc_error_set("%s: expected a JSON object {\"<question_id>\": {\"input_ids\", \"answer_ids\"}}", name);
-    }
-    int n = cJSON_GetArraySize(root), rc = 0;
-    out->items = tc_xcalloc((size_t)(n ? n : 1), sizeof *out->items);
-    const cJSON *e;
-    cJSON_ArrayForEach(e, root) {
-        char why[512] = "", ent[200];
-        tc_ds_vqa_item *it = &out->items[out->n];
-        memset(it, 0, sizeof *it);
-        snprintf(ent, sizeof ent, "question_id \"%.60s\"", e->string ? e->string : "");
-        if (!cJSON_IsObject(e)) snprintf(why, sizeof why, "expected an object with \"input_ids\"");
-        else if (!vqa_ids(e, "input_ids", "answer_ids", require_answer, o, it, why, sizeof why))
-            it->question_id = tc_xstrdup(e->string ? e->string : "");
-        if (why[0]) {
-            vqa_item_free(it);
-            if ((rc = tc_ds_entry_fail(&out->report, o, name, ent, why))) break;
-        } else {
-            out->n++;
-        }
-    }
-    cJSON_Delete(root);
-    if (rc) tc_ds_vqa_free(out);
-    return rc;
+    return read_vqa(tc_ds_json_parse(json, len, name), name, 1, NULL, require_answer, o, out);
 }
 
 int tc_ds_load_vqa_v1(const char *path, int require_answer, const tc_ds_opts *o, tc_ds_vqa *out) {
-    memset(out, 0, sizeof *out);
-    size_t len;
-    char *data = tc_read_file(path, &len);
-    if (!data) return -1;
-    int rc = tc_ds_parse_vqa_v1(data, len, path, require_answer, o, out);
-    free(data);
-    return rc;
+    return read_vqa(tc_ds_json_load(path), path, 1, NULL, require_answer, o, out);
 }
 
 void tc_ds_vqa_free(tc_ds_vqa *v) {
@@ -382,13 +362,11 @@ static int fmiqa_split(const cJSON *arr, const char *split, const char *name, co
     return 0;
 }
 
-int tc_ds_parse_fmiqa(const char *json, size_t len, const char *name, const tc_ds_opts *o, tc_ds_fmiqa *out) {
+static int read_fmiqa(cJSON *root, const char *name, const tc_ds_opts *o, tc_ds_fmiqa *out) {
     memset(out, 0, sizeof *out);
-    cJSON *root = tc_ds_json_parse(json, len, name);
-    if (!root) return -1;
+    if (!(root = top_level(root, 0, name, "a JSON object {\"train\": [...], \"val\": [...]}"))) return -1;
     int rc = 0;
-    if (!cJSON_IsObject(root)) rc = tc_error_set("%s: expected a JSON object {\"train\": [...], \"val\": [...]}", name);
-    else if (!cJSON_GetObjectItemCaseSensitive(root, "val")) rc = tc_error_set("%s: field \"val\" is missing", name);
+    if (!cJSON_GetObjectItemCaseSensitive(root, "val")) rc = tc_error_set("%s: field \"val\" is missing", name);
     if (!rc) rc = fmiqa_split(cJSON_GetObjectItemCaseSensitive(root, "train"), "train", name, o, &out->report, &out->train, &out->ntrain);
     if (!rc) rc = fmiqa_split(cJSON_GetObjectItemCaseSensitive(root, "val"), "val", name, o, &out->report, &out->val, &out->nval);
     cJSON_Delete(root);
@@ -396,14 +374,12 @@ int tc_ds_parse_fmiqa(const char *json, size_t len, const char *name, const tc_d
     return rc;
 }
 
+int tc_ds_parse_fmiqa(const char *json, size_t len, const char *name, const tc_ds_opts *o, tc_ds_fmiqa *out) {
+    return read_fmiqa(tc_ds_json_parse(json, len, name), name, o, out);
+}
+
 int tc_ds_load_fmiqa(const char *path, const tc_ds_opts *o, tc_ds_fmiqa *out) {
-    memset(out, 0, sizeof *out);
-    size_t len;
-    char *data = tc_read_file(path, &len);
-    if (!data) return -1;
-    int rc = tc_ds_parse_fmiqa(data, len, path, o, out);
-    free(data);
-    return rc;
+    return read_fmiqa(tc_ds_json_load(path), path, o, out);
 }
 
 void tc_ds_fmiqa_free(tc_ds_fmiqa *f) {
