@@ -11,6 +11,7 @@
 
 #include "core/error.h"
 #include "core/fileio.h"
+#include "core/rng.h"
 #include "core/threads.h"
 #include "data/synth.h"
 #include "train/tasks.h"
@@ -19,6 +20,7 @@
 static char root[256];
 static tc_itm_neg g_itm_neg = TC_ITM_NEG_HARD; /* ITM negatives of the next train() */
 static long g_itm_hard_from;
+static int g_itm_rows; /* ITM triples per batch of the next train() (0: all 8) */
 static int vocab;
 
 static int rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *f) {
@@ -74,6 +76,7 @@ static int train(const tc_ds_captions *ds, const char *const *names, int ntask, 
     vt.rand_hi = vocab;
     vt.itm_neg = g_itm_neg;
     vt.itm_hard_from = g_itm_hard_from;
+    vt.itm_rows = g_itm_rows;
     tc_train_task tasks[4];
     for (int i = 0; i < ntask; i++) tasks[i] = (tc_train_task){names[i], 1, 1.0f, tc_v2_task_by_name(names[i]), &vt};
     char run[512];
@@ -243,6 +246,64 @@ static void test_itm_curriculum(const tc_ds_captions *ds) {
     free(vc.last_neg_t); free(vc.last_neg_i);
 }
 
+/* the three ways to pick a negative, on a hand-made similarity row: hard takes the most similar allowed
+ * candidate, random is uniform over the allowed ones, sampled follows softmax(scale * sim) over them; an
+ * excluded candidate is never taken. 40 000 draws each: the bound is 5 binomial standard deviations. */
+static void test_itm_negative_draws(void) {
+    enum { N = 5, DRAWS = 40000 };
+    const float sim[2 * N] = {0.1f, -9, 0.5f, -9, 0.3f, -9, 0.9f, -9, 0.2f, -9}; /* stride 2 */
+    const unsigned char ok[N] = {1, 1, 1, 0, 1}, none[N] = {0};
+    const float scale = 5.0f;
+    tc_rng r;
+    tc_rng_seed(&r, 11);
+    TC_CHECK(tc_v2_itm_negative(sim, 2, ok, N, TC_ITM_NEG_HARD, scale, &r) == 1, "hard: not the most similar allowed row");
+    for (int mode = 0; mode < 3; mode++)
+        TC_CHECK(tc_v2_itm_negative(sim, 2, none, N, (tc_itm_neg)mode, scale, &r) == -1, "mode %d: a pick with no candidate", mode);
+    double z = 0, p[2][N];
+    for (int j = 0; j < N; j++) z += ok[j] ? exp(scale * sim[2 * j]) : 0;
+    for (int j = 0; j < N; j++) {
+        p[0][j] = ok[j] ? 0.25 : 0;                       /* random */
+        p[1][j] = ok[j] ? exp(scale * sim[2 * j]) / z : 0; /* sampled */
+    }
+    const tc_itm_neg modes[2] = {TC_ITM_NEG_RANDOM, TC_ITM_NEG_SAMPLED};
+    for (int m = 0; m < 2; m++) {
+        long cnt[N] = {0};
+        int bad = 0;
+        for (int k = 0; k < DRAWS; k++) {
+            int j = tc_v2_itm_negative(sim, 2, ok, N, modes[m], scale, &r);
+            if (j < 0 || j >= N) bad++;
+            else cnt[j]++;
+        }
+        TC_CHECK(bad == 0, "mode %d: %d picks out of range", (int)modes[m], bad);
+        for (int j = 0; j < N; j++) {
+            double f = (double)cnt[j] / DRAWS, sd = sqrt(p[m][j] * (1 - p[m][j]) / DRAWS);
+            TC_CHECK(fabs(f - p[m][j]) <= 5 * sd + 1e-9, "mode %d: row %d drawn %.4f of the time, expected %.4f",
+                     (int)modes[m], j, f, p[m][j]);
+        }
+    }
+}
+
+/* itm_rows: ITM triples for only the first rows of the batch (negatives still from all of it); the loss
+ * still falls with sampled negatives */
+static void test_itm_rows(const tc_ds_captions *ds) {
+    static const char *const names[1] = {"itm"};
+    const int steps = 40;
+    losses l;
+    tc_v2_tasks vt;
+    g_itm_neg = TC_ITM_NEG_SAMPLED; g_itm_rows = 4;
+    int rc = train(ds, names, 1, 0, steps, &l, &vt);
+    g_itm_neg = TC_ITM_NEG_HARD; g_itm_rows = 0;
+    TC_CHECK(rc == 0, "%s", tc_error_get());
+    if (rc) return;
+    TC_CHECK(vt.itm_pairs == 2L * 4 * steps, "ITM pairs %ld, expected %d", vt.itm_pairs, 2 * 4 * steps);
+    TC_CHECK(vt.itm_neg_same_item == 0, "%ld negatives share the positive's image", vt.itm_neg_same_item);
+    double first = mean_of(l.v[0], 0, 5), last = mean_of(l.v[0], steps - 5, steps);
+    printf("itm (sampled, 4 of 8 rows): first 5 steps %.4f, last 5 %.4f\n", first, last);
+    TC_CHECK(last < 0.93 * first, "ITM on 4 rows: loss %.4f -> %.4f", first, last);
+    free(vt.last_neg_t);
+    free(vt.last_neg_i);
+}
+
 int main(void) {
     tc_set_threads(2);
     snprintf(root, sizeof root, "/tmp/taichu_test_tasks_%d", (int)getpid());
@@ -260,10 +321,12 @@ int main(void) {
     int rc = tc_ds_load_captions(caps, img, TC_DS_CAPS_SOME, &o, &ds);
     TC_CHECK(rc == 0, "%s", tc_error_get());
     test_masking();
+    test_itm_negative_draws();
     if (rc == 0) {
         test_each_task(&ds);
         test_sum(&ds);
         test_itm_curriculum(&ds);
+        test_itm_rows(&ds);
         tc_ds_captions_free(&ds);
     }
     free(caps);

@@ -376,6 +376,11 @@ tc_tensor *tc_opt_v2_itc_text(tc_graph *g, tc_model *m, tc_tensor *text_states) 
     return tc_l2_normalize(g, tc_nn_linear_fwd(g, &tc_opt_v2_of(m)->text_proj, first_row(g, text_states)), 0.01f);
 }
 
+float tc_opt_v2_itc_scale_value(const tc_model *m) {
+    float s = expf(tc_opt_v2_of(m)->clip_temp->data[0]);
+    return s > TC_OPT_V2_MAX_LOGIT_SCALE ? TC_OPT_V2_MAX_LOGIT_SCALE : s;
+}
+
 tc_tensor *tc_opt_v2_itc_scale(tc_graph *g, tc_model *m) {
     tc_tensor *t = tc_opt_v2_of(m)->clip_temp;
     if (expf(t->data[0]) > TC_OPT_V2_MAX_LOGIT_SCALE) {

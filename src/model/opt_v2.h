@@ -89,6 +89,8 @@ tc_tensor *tc_opt_v2_image_embed(tc_graph *g, tc_model *m, const float *pixels, 
  * outside any parallel region (they switch the engine's thread count to 1 and back). 0 or -1 with a message. */
 int tc_opt_v2_embed_images(tc_model *m, const float *pixels, int B, int S, float *out);
 int tc_opt_v2_embed_texts(tc_model *m, const int32_t *ids, const float *valid, int B, int T, float *out);
+/* The same scale as a value (no graph): for reading, e.g. to weigh mined negatives. */
+float tc_opt_v2_itc_scale_value(const tc_model *m);
 /* exp(t) clamped at TC_OPT_V2_MAX_LOGIT_SCALE -> [1] (for tc_info_nce and similarity scores). */
 tc_tensor *tc_opt_v2_itc_scale(tc_graph *g, tc_model *m);
 /* itm_head_two on the fusion CLS: Dense D→2D, LayerNorm, GELU (tanh), Dense 2D→2 -> [B, 2]. */

@@ -47,6 +47,7 @@ typedef struct pt_cfg {
     tc_mlm_mode mlm_mode;
     tc_itm_neg itm_neg;
     double itm_hard_from;
+    long itm_rows;          /* itm_batch: ITM triples for this many rows of each local batch (0: all) */
     char schedule[32];
 } pt_cfg;
 
@@ -210,10 +211,12 @@ static int parse_cfg(const char *path, pt_cfg *c, char **json_out) {
     if (rc == 0 && s[0]) {
         if (strcmp(s, "hard") == 0) c->itm_neg = TC_ITM_NEG_HARD;
         else if (strcmp(s, "random") == 0) c->itm_neg = TC_ITM_NEG_RANDOM;
-        else rc = tc_error_set("%s: field \"itm_negatives\": expected \"hard\" or \"random\"", path);
+        else if (strcmp(s, "sampled") == 0) c->itm_neg = TC_ITM_NEG_SAMPLED;
+        else rc = tc_error_set("%s: field \"itm_negatives\": expected \"hard\", \"sampled\" or \"random\"", path);
     }
     rc |= get_num(root, "itm_hard_from_step", path, &c->itm_hard_from);
     if (c->itm_hard_from < 0) rc = tc_error_set("%s: field \"itm_hard_from_step\": expected a step >= 0", path);
+    rc |= get_int(root, "itm_batch", path, 0, 1L << 20, &c->itm_rows);
     rc |= get_str(root, "lr_schedule", path, c->schedule, sizeof c->schedule);
     if (rc == 0 && strcmp(c->schedule, "mindspore") && strcmp(c->schedule, "cosine") && strcmp(c->schedule, "constant"))
         rc = tc_error_set("%s: field \"lr_schedule\": expected \"mindspore\", \"cosine\" or \"constant\"", path);
@@ -642,6 +645,7 @@ int tc_pretrain_run(const tc_pretrain_opts *o) {
     vt.mlm_mode = c.mlm_mode;
     vt.itm_neg = c.itm_neg;
     vt.itm_hard_from = (long)c.itm_hard_from;
+    vt.itm_rows = (int)c.itm_rows;
     read_vrange(meta, &vt.rand_lo, &vt.rand_hi);
     if (vt.rand_hi > m.cfg.vocab_size) vt.rand_hi = m.cfg.vocab_size;
 

@@ -5,7 +5,8 @@
  *        over the GLOBAL batch (embeddings all-gathered over MPI ranks).
  *   ITM  fusion CLS -> itm_head_two; per sample one positive pair and two negatives (a text for the
  *        image, an image for the text) mined from the ITC similarities (hard: the most similar non-match;
- *        or uniformly random); CE over 3B pairs, class 1 = match.
+ *        sampled: softmax over the non-matches' ITC logits; or uniformly random); CE over 3R pairs (R =
+ *        itm_rows or B), class 1 = match.
  * All three share one batch and one encoder pass when run as a weighted sum in the same step (the
  * original's "itmTwo"); under the MetaLoader each task draws its own batch.
  *
@@ -20,7 +21,10 @@
 #include "train/trainer.h"
 
 typedef enum { TC_MLM_FIXED2 = 0, TC_MLM_BERT = 1 } tc_mlm_mode;
-typedef enum { TC_ITM_NEG_HARD = 0, TC_ITM_NEG_RANDOM = 1 } tc_itm_neg;
+/* ITM negatives: the most ITC-similar non-match (the original's softmax + argmax), a uniform one, or one
+ * drawn with probability softmax(ITC logit) over the non-matches (ALBEF's sampling: mostly hard, sometimes
+ * easy, never the same hardest pair every step). */
+typedef enum { TC_ITM_NEG_HARD = 0, TC_ITM_NEG_RANDOM = 1, TC_ITM_NEG_SAMPLED = 2 } tc_itm_neg;
 
 typedef struct tc_v2_tasks {
     tc_model *m;
@@ -32,7 +36,9 @@ typedef struct tc_v2_tasks {
     int mask_id;             /* [MASK] = 103 */
     int rand_lo, rand_hi;    /* BERT mode random replacements from [rand_lo, rand_hi) (meta.json v_range) */
     tc_itm_neg itm_neg;
-    long itm_hard_from;      /* with TC_ITM_NEG_HARD: steps before this one draw random negatives (a curriculum; 0: none) */
+    long itm_hard_from;      /* with HARD or SAMPLED: steps before this one draw random negatives (a curriculum; 0: none) */
+    int itm_rows;            /* ITM triples for the first itm_rows samples of the batch (0: all B); negatives still
+                              * come from all B, so a large ITC batch can feed a cheaper ITM */
     uint64_t seed;
     /* per-(step, micro) cache: the batch and the encoder outputs shared by the tasks of one step */
     long c_step;
@@ -62,6 +68,12 @@ tc_tensor *tc_v2_task_td(void *user, tc_graph *g, tc_train_ctx *ctx);
 /* Task by name ("mlm", "itc", "itm", "td"; the original's "mlmTwo" = mlm, "itmTwo" = all three summed is
  * expanded by the caller). NULL if unknown. */
 tc_task_loss_fn tc_v2_task_by_name(const char *name);
+
+/* One ITM negative among n candidates (ok[j] != 0), by their similarities sim[j * stride]: the largest (hard;
+ * the first on ties), one drawn with probability softmax(scale * sim) (sampled), or a uniform one (random).
+ * Draws from r. -1 when no candidate is allowed. */
+int tc_v2_itm_negative(const float *sim, int stride, const unsigned char *ok, int n, tc_itm_neg mode, float scale,
+                       tc_rng *r);
 
 /* MLM masking of one text row (exposed for tests): ids [T] with valid [T] -> masked copy in out [T],
  * masked positions (row offsets) in pos, original ids in tgt; returns the count (>= 1 when the row has a

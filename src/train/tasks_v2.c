@@ -195,23 +195,39 @@ static int same_caption(const tc_batch *b, int i, int j) {
     return memcmp(a, c, sizeof(int32_t) * (size_t)b->T) == 0;
 }
 
-/* A negative for row i among rows j != i that show another image and carry another caption text: the most
- * similar one (hard), or a uniform one. sim(i, j) = row i's similarity to candidate j. -1 if none. */
-static int pick_negative(const tc_batch *b, const float *sim, int stride_i, int stride_j, int i, tc_itm_neg mode,
-                         tc_rng *r) {
+int tc_v2_itm_negative(const float *sim, int stride, const unsigned char *ok, int n, tc_itm_neg mode, float scale,
+                       tc_rng *r) {
     int best = -1, cnt = 0;
     float bv = -INFINITY;
-    for (int j = 0; j < b->B; j++) {
-        if (j == i || b->samples[j].item == b->samples[i].item || same_caption(b, i, j)) continue;
+    for (int j = 0; j < n; j++) {
+        if (!ok[j]) continue;
         cnt++;
-        if (mode == TC_ITM_NEG_HARD) {
-            float v = sim[(size_t)i * stride_i + (size_t)j * stride_j];
-            if (v > bv) { bv = v; best = j; }
-        } else if (tc_rng_below(r, (uint32_t)cnt) == 0) {
-            best = j; /* reservoir sampling: uniform over the candidates */
+        if (mode == TC_ITM_NEG_RANDOM) {
+            if (tc_rng_below(r, (uint32_t)cnt) == 0) best = j; /* reservoir sampling: uniform over the candidates */
+        } else if (best < 0 || sim[(size_t)j * stride] > bv) {
+            bv = sim[(size_t)j * stride];
+            best = j;
         }
     }
-    return best;
+    if (mode != TC_ITM_NEG_SAMPLED || best < 0) return best;
+    /* softmax over the candidates, max-subtracted (bv is the max); inverse-CDF draw */
+    double total = 0;
+    for (int j = 0; j < n; j++)
+        if (ok[j]) total += exp((double)scale * (sim[(size_t)j * stride] - bv));
+    double u = tc_rng_uniform(r) * total, acc = 0;
+    int last = best;
+    for (int j = 0; j < n; j++) {
+        if (!ok[j]) continue;
+        acc += exp((double)scale * (sim[(size_t)j * stride] - bv));
+        last = j;
+        if (acc > u) return j;
+    }
+    return last; /* rounding: u landed on the total */
+}
+
+/* Row i's candidates: rows that show another image and carry another caption text. ok [B]. */
+static void itm_candidates(const tc_batch *b, int i, unsigned char *ok) {
+    for (int j = 0; j < b->B; j++) ok[j] = j != i && b->samples[j].item != b->samples[i].item && !same_caption(b, i, j);
 }
 
 tc_tensor *tc_v2_task_itm(void *user, tc_graph *g, tc_train_ctx *ctx) {
@@ -234,13 +250,17 @@ tc_tensor *tc_v2_task_itm(void *user, tc_graph *g, tc_train_ctx *ctx) {
     tc_rng_seed(&r, tc_rng_hash(t->seed ^ STREAM_ITM, key, (uint64_t)ctx->rank));
     /* curriculum: uniform negatives until itm_hard_from, then the mined ones (hard pairs are near-duplicate
      * captions, too hard for a model whose ITC knows only colours yet) */
-    tc_itm_neg mode = t->itm_neg == TC_ITM_NEG_HARD && ctx->step < t->itm_hard_from ? TC_ITM_NEG_RANDOM : t->itm_neg;
-    int32_t *idx_t = tc_graph_alloc(g, sizeof(int32_t) * 3 * (size_t)B);
-    int32_t *idx_i = tc_graph_alloc(g, sizeof(int32_t) * 3 * (size_t)B);
-    int32_t *labels = tc_graph_alloc(g, sizeof(int32_t) * 3 * (size_t)B);
-    for (int i = 0; i < B; i++) {
-        int nt = pick_negative(b, sim, B, 1, i, mode, &r); /* a text for image i */
-        int ni = pick_negative(b, sim, 1, B, i, mode, &r); /* an image for text i */
+    tc_itm_neg mode = t->itm_neg != TC_ITM_NEG_RANDOM && ctx->step < t->itm_hard_from ? TC_ITM_NEG_RANDOM : t->itm_neg;
+    const float scale = tc_opt_v2_itc_scale_value(t->m);
+    const int R = t->itm_rows > 0 && t->itm_rows < B ? t->itm_rows : B; /* rows that get ITM triples */
+    int32_t *idx_t = tc_graph_alloc(g, sizeof(int32_t) * 3 * (size_t)R);
+    int32_t *idx_i = tc_graph_alloc(g, sizeof(int32_t) * 3 * (size_t)R);
+    int32_t *labels = tc_graph_alloc(g, sizeof(int32_t) * 3 * (size_t)R);
+    unsigned char *ok = tc_graph_alloc(g, (size_t)B);
+    for (int i = 0; i < R; i++) {
+        itm_candidates(b, i, ok);
+        int nt = tc_v2_itm_negative(sim + (size_t)i * B, 1, ok, B, mode, scale, &r); /* a text for image i */
+        int ni = tc_v2_itm_negative(sim + i, B, ok, B, mode, scale, &r);              /* an image for text i */
         if (nt < 0 || ni < 0)
             return tc_error_set("ITM: every sample of the batch shows the same image or caption; cannot mine negatives"),
                    NULL;
@@ -249,20 +269,20 @@ tc_tensor *tc_v2_task_itm(void *user, tc_graph *g, tc_train_ctx *ctx) {
         t->itm_pairs += 2;
         t->itm_neg_same_item += (b->samples[nt].item == b->samples[i].item) + (b->samples[ni].item == b->samples[i].item);
         idx_t[i] = i;          idx_i[i] = i;          labels[i] = 1;
-        idx_t[B + i] = nt;     idx_i[B + i] = i;      labels[B + i] = 0;
-        idx_t[2 * B + i] = i;  idx_i[2 * B + i] = ni; labels[2 * B + i] = 0;
+        idx_t[R + i] = nt;     idx_i[R + i] = i;      labels[R + i] = 0;
+        idx_t[2 * R + i] = i;  idx_i[2 * R + i] = ni; labels[2 * R + i] = 0;
     }
     tc_tensor *img = t->c_img, *txt = t->c_txt;
     const int Ni = img->shape[1], D = img->shape[2], Dt = txt->shape[2];
-    float *valid3 = tc_graph_alloc(g, sizeof(float) * 3 * (size_t)B * T);
-    for (int k = 0; k < 3 * B; k++) memcpy(valid3 + (size_t)k * T, b->valid + (size_t)idx_t[k] * T, sizeof(float) * (size_t)T);
+    float *valid3 = tc_graph_alloc(g, sizeof(float) * 3 * (size_t)R * T);
+    for (int k = 0; k < 3 * R; k++) memcpy(valid3 + (size_t)k * T, b->valid + (size_t)idx_t[k] * T, sizeof(float) * (size_t)T);
     int st[2] = {B, T * Dt}, si[2] = {B, Ni * D};
-    tc_tensor *txt3 = tc_gather_rows(g, tc_reshape(g, txt, 2, st), idx_t, 3 * B);
-    tc_tensor *img3 = tc_gather_rows(g, tc_reshape(g, img, 2, si), idx_i, 3 * B);
-    int st3[3] = {3 * B, T, Dt}, si3[3] = {3 * B, Ni, D};
+    tc_tensor *txt3 = tc_gather_rows(g, tc_reshape(g, txt, 2, st), idx_t, 3 * R);
+    tc_tensor *img3 = tc_gather_rows(g, tc_reshape(g, img, 2, si), idx_i, 3 * R);
+    int st3[3] = {3 * R, T, Dt}, si3[3] = {3 * R, Ni, D};
     tc_tensor *fused = tc_opt_v2_fusion(g, t->m, tc_reshape(g, txt3, 3, st3), valid3, tc_reshape(g, img3, 3, si3), 0);
     tc_tensor *logits = tc_opt_v2_itm_logits(g, t->m, fused);
-    ctx->flops += enc_flops(&t->m->cfg, 3 * B, T, 2);
+    ctx->flops += enc_flops(&t->m->cfg, 3 * R, T, 2);
     return tc_cross_entropy(g, logits, labels, -1, 0.0f, TC_REDUCE_MEAN);
 }
 
