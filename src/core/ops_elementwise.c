@@ -28,6 +28,67 @@ static void axpy_grad(tc_graph *g, tc_tensor *x, const float *gy, float s, long 
 
 /* ------------------------------------------------------------------------------ add / scale / mul */
 
+enum { BIN_ADD, BIN_SUB, BIN_MUL };
+
+/* y = a op b for a and b of one shape (the caller checks it, with its own message): the forward of
+ * tc_add, tc_sub and tc_mul, recorded with backward bw. One plain loop per op, so each stays vectorised. */
+static tc_tensor *binary(tc_graph *g, tc_tensor *a, tc_tensor *b, int op, tc_backward_fn bw, const char *name) {
+    a = tc_contig(g, a);
+    b = tc_contig(g, b);
+    tc_tensor *y = tc_new_like(g, a);
+    long n = (long)tc_numel(a);
+    const float *pa = a->data, *pb = b->data;
+    float *py = y->data;
+    switch (op) {
+    case BIN_ADD:
+        PAR_FOR
+        for (long i = 0; i < n; i++) py[i] = pa[i] + pb[i];
+        break;
+    case BIN_SUB:
+        PAR_FOR
+        for (long i = 0; i < n; i++) py[i] = pa[i] - pb[i];
+        break;
+    default:
+        PAR_FOR
+        for (long i = 0; i < n; i++) py[i] = pa[i] * pb[i];
+        break;
+    }
+    tc_record(g, bw, name, y, a, b, NULL, NULL);
+    return y;
+}
+
+enum { SC_SCALE, SC_ADD, SC_CLAMP };
+
+/* y = s * x (tc_scale), x + s (tc_add_scalar) or x clamped to [s, s2] (tc_clamp), recorded with backward bw;
+ * the node keeps s and s2 in f[0] and f[1]. One plain loop per op, as in binary(). */
+static tc_tensor *scalar_op(tc_graph *g, tc_tensor *x, int op, float s, float s2, tc_backward_fn bw, const char *name) {
+    x = tc_contig(g, x);
+    tc_tensor *y = tc_new_like(g, x);
+    long n = (long)tc_numel(x);
+    const float *px = x->data;
+    float *py = y->data;
+    switch (op) {
+    case SC_SCALE:
+        PAR_FOR
+        for (long i = 0; i < n; i++) py[i] = s * px[i];
+        break;
+    case SC_ADD:
+        PAR_FOR
+        for (long i = 0; i < n; i++) py[i] = px[i] + s;
+        break;
+    default:
+        PAR_FOR
+        for (long i = 0; i < n; i++) py[i] = px[i] < s ? s : (px[i] > s2 ? s2 : px[i]);
+        break;
+    }
+    tc_node *nd = tc_record(g, bw, name, y, x, NULL, NULL, NULL);
+    if (nd) {
+        nd->f[0] = s;
+        nd->f[1] = s2;
+    }
+    return y;
+}
+
 static void add_bw(tc_graph *g, tc_node *nd) {
     long n = (long)tc_numel(nd->out);
     axpy_grad(g, nd->in[0], nd->out->grad, 1.0f, n);
@@ -36,34 +97,14 @@ static void add_bw(tc_graph *g, tc_node *nd) {
 
 tc_tensor *tc_add(tc_graph *g, tc_tensor *a, tc_tensor *b) {
     TC_REQUIRE(tc_same_shape(a, b), "tc_add", "shapes differ (%d-D vs %d-D or sizes)", a->ndim, b->ndim);
-    a = tc_contig(g, a);
-    b = tc_contig(g, b);
-    tc_tensor *y = tc_new_like(g, a);
-    long n = (long)tc_numel(a);
-    const float *pa = a->data, *pb = b->data;
-    float *py = y->data;
-    PAR_FOR
-    for (long i = 0; i < n; i++) py[i] = pa[i] + pb[i];
-    tc_record(g, add_bw, "add", y, a, b, NULL, NULL);
-    return y;
+    return binary(g, a, b, BIN_ADD, add_bw, "add");
 }
 
 static void scale_bw(tc_graph *g, tc_node *nd) {
     axpy_grad(g, nd->in[0], nd->out->grad, nd->f[0], (long)tc_numel(nd->out));
 }
 
-tc_tensor *tc_scale(tc_graph *g, tc_tensor *x, float s) {
-    x = tc_contig(g, x);
-    tc_tensor *y = tc_new_like(g, x);
-    long n = (long)tc_numel(x);
-    const float *px = x->data;
-    float *py = y->data;
-    PAR_FOR
-    for (long i = 0; i < n; i++) py[i] = s * px[i];
-    tc_node *nd = tc_record(g, scale_bw, "scale", y, x, NULL, NULL, NULL);
-    if (nd) nd->f[0] = s;
-    return y;
-}
+tc_tensor *tc_scale(tc_graph *g, tc_tensor *x, float s) { return scalar_op(g, x, SC_SCALE, s, 0.0f, scale_bw, "scale"); }
 
 static void mul_bw(tc_graph *g, tc_node *nd) {
     tc_tensor *a = nd->in[0], *b = nd->in[1];
@@ -88,16 +129,7 @@ static void mul_bw(tc_graph *g, tc_node *nd) {
 
 tc_tensor *tc_mul(tc_graph *g, tc_tensor *a, tc_tensor *b) {
     TC_REQUIRE(tc_same_shape(a, b), "tc_mul", "shapes differ");
-    a = tc_contig(g, a);
-    b = tc_contig(g, b);
-    tc_tensor *y = tc_new_like(g, a);
-    long n = (long)tc_numel(a);
-    const float *pa = a->data, *pb = b->data;
-    float *py = y->data;
-    PAR_FOR
-    for (long i = 0; i < n; i++) py[i] = pa[i] * pb[i];
-    tc_record(g, mul_bw, "mul", y, a, b, NULL, NULL);
-    return y;
+    return binary(g, a, b, BIN_MUL, mul_bw, "mul");
 }
 
 /* ------------------------------------------------------------------------- broadcast adds */
@@ -358,30 +390,13 @@ static void sub_bw(tc_graph *g, tc_node *nd) {
 
 tc_tensor *tc_sub(tc_graph *g, tc_tensor *a, tc_tensor *b) {
     TC_REQUIRE(tc_same_shape(a, b), "tc_sub", "shapes differ");
-    a = tc_contig(g, a);
-    b = tc_contig(g, b);
-    tc_tensor *y = tc_new_like(g, a);
-    long n = (long)tc_numel(a);
-    const float *pa = a->data, *pb = b->data;
-    float *py = y->data;
-    PAR_FOR
-    for (long i = 0; i < n; i++) py[i] = pa[i] - pb[i];
-    tc_record(g, sub_bw, "sub", y, a, b, NULL, NULL);
-    return y;
+    return binary(g, a, b, BIN_SUB, sub_bw, "sub");
 }
 
 static void add_scalar_bw(tc_graph *g, tc_node *nd) { axpy_grad(g, nd->in[0], nd->out->grad, 1.0f, (long)tc_numel(nd->out)); }
 
 tc_tensor *tc_add_scalar(tc_graph *g, tc_tensor *x, float c) {
-    x = tc_contig(g, x);
-    tc_tensor *y = tc_new_like(g, x);
-    long n = (long)tc_numel(x);
-    const float *px = x->data;
-    float *py = y->data;
-    PAR_FOR
-    for (long i = 0; i < n; i++) py[i] = px[i] + c;
-    tc_record(g, add_scalar_bw, "add_scalar", y, x, NULL, NULL, NULL);
-    return y;
+    return scalar_op(g, x, SC_ADD, c, 0.0f, add_scalar_bw, "add_scalar");
 }
 
 static void clamp_bw(tc_graph *g, tc_node *nd) {
@@ -402,19 +417,7 @@ static void clamp_bw(tc_graph *g, tc_node *nd) {
 
 tc_tensor *tc_clamp(tc_graph *g, tc_tensor *x, float lo, float hi) {
     TC_REQUIRE(lo <= hi, "tc_clamp", "lo %g > hi %g", (double)lo, (double)hi);
-    x = tc_contig(g, x);
-    tc_tensor *y = tc_new_like(g, x);
-    long n = (long)tc_numel(x);
-    const float *px = x->data;
-    float *py = y->data;
-    PAR_FOR
-    for (long i = 0; i < n; i++) py[i] = px[i] < lo ? lo : (px[i] > hi ? hi : px[i]);
-    tc_node *nd = tc_record(g, clamp_bw, "clamp", y, x, NULL, NULL, NULL);
-    if (nd) {
-        nd->f[0] = lo;
-        nd->f[1] = hi;
-    }
-    return y;
+    return scalar_op(g, x, SC_CLAMP, lo, hi, clamp_bw, "clamp");
 }
 
 /* ------------------------------------------------------------------------------------ dropout */
