@@ -4,43 +4,14 @@
  * ids of greedy and beam search match per tensor. Padded query rows are garbage in the original (§1.3) and
  * are skipped. Toggles: transposing a library-layout attention.projection and dropping the ViT pad patch
  * must change the outputs. The KV-cache step must reproduce the teacher-forced log-probabilities. */
+#include "tc_golden_check.h"
 #include "test_opt_v1_fixture.h"
 
 #include <math.h>
 #include <unistd.h>
 
-/* Copy rows of x [B, T, D] (or [N, D]) whose validity is 1 (valid NULL: all) into out; returns count. */
-static long gather_valid(const tc_tensor *x, const float *valid, float *out) {
-    int nd = x->ndim, B = nd == 3 ? x->shape[0] : 1, T = x->shape[nd - 2], D = x->shape[nd - 1];
-    long k = 0;
-    for (int b = 0; b < B; b++)
-        for (int t = 0; t < T; t++) {
-            if (valid && valid[b * T + t] == 0) continue;
-            for (int d = 0; d < D; d++) {
-                long off = (nd == 3 ? (long)b * x->stride[0] : 0) + (long)t * x->stride[nd - 2] + (long)d * x->stride[nd - 1];
-                out[k++] = x->data[off];
-            }
-        }
-    return k;
-}
-
 static void cmp(v1_fixture *f, const char *name, const tc_tensor *x, const float *valid, double rtol, double atol) {
-    const tc_golden_rec *r = tc_golden_find(f->gold, name);
-    TC_CHECK(r != NULL, "golden %s missing", name);
-    TC_CHECK(x != NULL, "%s: no output (%s)", name, tc_error_get());
-    if (!r || !x) return;
-    TC_CHECK((long)tc_numel(x) == r->numel, "%s: %zu elements vs golden %ld", name, tc_numel(x), r->numel);
-    if ((long)tc_numel(x) != r->numel) return;
-    float *a = malloc(r->numel * sizeof *a), *b = malloc(r->numel * sizeof *b);
-    tc_tensor gv = *x;
-    gv.data = r->data; /* the golden is laid out contiguously with the same shape */
-    long st = 1;
-    for (int i = x->ndim - 1; i >= 0; i--) gv.stride[i] = (int)st, st *= x->shape[i];
-    long n = gather_valid(x, valid, a);
-    gather_valid(&gv, valid, b);
-    TC_CHECK_ARRAY_CLOSE(name, a, b, n, rtol, atol);
-    free(a);
-    free(b);
+    tc_golden_check(f->gold, name, x, valid, rtol, atol);
 }
 
 static double max_abs_diff(const tc_tensor *a, const float *b, long n) {

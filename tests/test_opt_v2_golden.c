@@ -3,6 +3,7 @@
  * every block's activations, the heads, the losses and selected gradients match per tensor. Padded query
  * rows are garbage in the original (spec §1.3) and are skipped. Also: the causal (captioning) masks, and
  * the toggle test — transposing a library-layout attention.projection must change the outputs. */
+#include "tc_golden_check.h"
 #include "test_opt_v2_fixture.h"
 
 #include <math.h>
@@ -10,43 +11,9 @@
 
 #include "core/threads.h"
 
-/* Copy rows of x [B, T, D] (or [N, D], or [N]) whose validity is 1 (valid NULL: all) into out; returns count. */
-static long gather_valid(const tc_tensor *x, const float *valid, float *out) {
-    if (x->ndim == 1) {
-        for (int i = 0; i < x->shape[0]; i++) out[i] = x->data[(long)i * x->stride[0]];
-        return x->shape[0];
-    }
-    int nd = x->ndim, B = nd == 3 ? x->shape[0] : 1, T = x->shape[nd - 2], D = x->shape[nd - 1];
-    long k = 0;
-    for (int b = 0; b < B; b++)
-        for (int t = 0; t < T; t++) {
-            if (valid && valid[b * T + t] == 0) continue;
-            for (int d = 0; d < D; d++) {
-                long off = (nd == 3 ? (long)b * x->stride[0] : 0) + (long)t * x->stride[nd - 2] + (long)d * x->stride[nd - 1];
-                out[k++] = x->data[off];
-            }
-        }
-    return k;
-}
-
+/* use_valid: skip the padded text rows (f->valid) */
 static void cmp(v2_fixture *f, const char *name, const tc_tensor *x, int use_valid, double rtol, double atol) {
-    const tc_golden_rec *r = tc_golden_find(f->gold, name);
-    TC_CHECK(r != NULL, "golden %s missing", name);
-    if (!r || !x) return;
-    TC_CHECK((long)tc_numel(x) == r->numel, "%s: %zu elements vs golden %ld", name, tc_numel(x), r->numel);
-    if ((long)tc_numel(x) != r->numel) return;
-    float *a = malloc(r->numel * sizeof *a), *b = malloc(r->numel * sizeof *b);
-    const float *valid = use_valid ? f->valid : NULL;
-    tc_tensor gv = *x;
-    gv.data = r->data; /* golden laid out contiguously with the same shape */
-    int nd = x->ndim;
-    long st = 1;
-    for (int i = nd - 1; i >= 0; i--) gv.stride[i] = (int)st, st *= x->shape[i];
-    long n = gather_valid(x, valid, a);
-    gather_valid(&gv, valid, b);
-    TC_CHECK_ARRAY_CLOSE(name, a, b, n, rtol, atol);
-    free(a);
-    free(b);
+    tc_golden_check(f->gold, name, x, use_valid ? f->valid : NULL, rtol, atol);
 }
 
 static void cmp_grad(v2_fixture *f, const char *pname, double rtol, double atol) {
