@@ -11,7 +11,8 @@ fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fail() { echo "cli_demo: FAIL: $*" >&2; exit 1; }
-jnum() { tr -d '\n' < "$1" | sed -n "s/.*\"$2\":[[:space:]]*\([-0-9.eE+]*\).*/\1/p"; }
+# the first "key": number of a JSON file (the top level's, printed before nested objects such as itc_only)
+jnum() { tr -d '\n' < "$1" | grep -o "\"$2\":[[:space:]]*[-0-9.eE+]*" | head -1 | sed 's/.*:[[:space:]]*//'; }
 f2() { LC_ALL=C printf '%.2f' "$1"; }
 
 # bad usage: clear message, status 2, nothing made
@@ -63,20 +64,22 @@ m1=$(grep -o '"losses":{[^}]*}' d/pretrain/log.jsonl | head -3 | sed -n 's/.*"ml
      awk '{ s += $1 } END { printf "%.4f", s / NR }')
 grep -q "^| opt-v2-tiny | token | mlm | 30 | $m1 | " d/results.md || fail "mlm first-loss cell is not the log's mean ($m1)"
 grep -q "<td>opt-v1-tiny</td><td>modality</td>" d/report.html || fail "report.html lacks the three-level table"
-# the ITC-only line quotes the pre-training log's last check
-last_eval=$(grep '"type":"eval"' d/pretrain/log.jsonl | tail -1)
-itc1=$(echo "$last_eval" | sed -n 's/.*"itc_t2i_r1":\([-0-9.eE+]*\).*/\1/p')
-[ -n "$itc1" ] || fail "no ITC check in the pre-training log"
-grep -q "ITC similarity alone (the pre-training log's check at step 30, first 30 test images): IR@1 $(f2 "$itc1")," d/results.md ||
-    fail "results.md lacks the log's ITC check ($itc1)"
-# the retrieval row holds the eval stage's numbers (not placeholders); plain shell, CI has no python
+# the retrieval rows hold the eval stage's numbers (not placeholders): the v2 protocol's, then its itc_only
+# ranking; plain shell, CI has no python
 rj=d/eval/retrieval_zeroshot.json
-row="|"
-for k in img_r1 img_r5 img_r10 txt_r1 txt_r5 txt_r10 r_mean; do
-    v=$(jnum $rj $k); [ -n "$v" ] || fail "$rj has no $k"
-    row="$row $(f2 "$v") |"
+itc=$(tr -d '\n' < $rj | sed -n 's/.*"itc_only":[[:space:]]*{\([^}]*\)}.*/{\1}/p')
+[ -n "$itc" ] || fail "$rj has no itc_only recalls"
+echo "$itc" > d/itc_only.json
+for src in "ITC + ITM re-ranking (v2 protocol):$rj" "ITC similarity alone:d/itc_only.json"; do
+    row="| ${src%%:*} |"
+    for k in img_r1 img_r5 img_r10 txt_r1 txt_r5 txt_r10 r_mean; do
+        v=$(jnum "${src#*:}" $k); [ -n "$v" ] || fail "${src#*:} has no $k"
+        row="$row $(f2 "$v") |"
+    done
+    grep -qF -- "$row" d/results.md || fail "results.md lacks the eval's row $row"
 done
-grep -qF -- "$row" d/results.md || fail "results.md lacks the eval's row $row"
+grep -qF "<tr><td>ITC similarity alone</td><td>$(f2 "$(jnum d/itc_only.json img_r1)")</td>" d/report.html ||
+    fail "report.html lacks the ITC-only row"
 [ "$(jnum $rj images)" = 30 ] && [ "$(jnum $rj texts)" = 150 ] || fail "--quick: expected 30 test images x 150 texts"
 awk -v a="$(jnum $rj img_r1)" -v b="$(jnum $rj img_r5)" -v c="$(jnum $rj img_r10)" \
     'BEGIN { exit !(0 <= a && a <= b && b <= c && c <= 100) }' || fail "recalls out of order: $row"

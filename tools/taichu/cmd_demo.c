@@ -361,8 +361,7 @@ static int run_demo(int argc, char **argv) {
         av_addf(&av, "--lr=%g", 1e-3);
         av_addf(&av, "--warmup=%d", pre_steps / 10);
         av_addf(&av, "--eval-every=%d", pre_steps / 4 > 0 ? pre_steps / 4 : 1);
-        c->itc_eval_images = quick ? 30 : 200;
-        av_addf(&av, "--eval-images=%d", c->itc_eval_images);
+        av_addf(&av, "--eval-images=%d", quick ? 30 : 200); /* the log's ITC check on the val split */
         av_add(&av, "--progress=lines");
         common_threads(&av, threads);
         failed = stage_run(c, "pre-train opt-v2-tiny at three levels (MLM; TD; ITC + ITM)", &av) != 0;

@@ -116,16 +116,18 @@ static int eval_retrieval(const eval_args *ea, tc_infer *m, const char *img_root
     float *i2t = tc_xmalloc(sizeof(float) * (size_t)nn), *t2i = tc_xmalloc(sizeof(float) * (size_t)nn);
     tc_eval_opts o = {ea->batch, ea->pair_batch, !ea->no_progress};
     tc_eval_timing tm;
+    /* v2: the ITC similarity matrix too, to report the dual encoder's own recalls beside the re-ranked ones */
+    float *sim = v1 ? NULL : tc_xmalloc(sizeof(float) * (size_t)nn);
     double t0 = now_s();
     int rc = v1 ? tc_eval_retrieval_v1(m, paths, n_img, texts, n_txt, &o, i2t, t2i, &tm)
-                : tc_eval_retrieval_v2(m, paths, n_img, texts, n_txt, ea->k_test, &o, NULL, i2t, t2i, &tm);
+                : tc_eval_retrieval_v2(m, paths, n_img, texts, n_txt, ea->k_test, &o, sim, i2t, t2i, &tm);
     double secs = now_s() - t0;
-    tc_retrieval_scores r;
+    tc_retrieval_scores r, r_itc;
     int status = 0;
     if (rc == 0) rc = tc_retrieval_recall(i2t, t2i, n_img, n_txt, txt2img, rule, &r);
     if (rc == 0 && ea->save_scores) {
         /* PREFIX_i2t.npy [images x texts], PREFIX_t2i.npy [texts x images], PREFIX_txt2img.npy: the inputs of
-         * `taichu score retrieval` */
+         * `taichu score retrieval`; v2 also PREFIX_itc.npy, the ITC similarities (the itc_only recalls) */
         size_t pl = strlen(ea->save_scores) + 16;
         char *path = tc_xmalloc(pl);
         int64_t s_it[2] = {n_img, n_txt}, s_ti[2] = {n_txt, n_img}, s_map[1] = {n_txt};
@@ -137,8 +139,17 @@ static int eval_retrieval(const eval_args *ea, tc_infer *m, const char *img_root
         if (rc == 0) rc = tc_npy_write_f32(path, t2i, 2, s_ti);
         snprintf(path, pl, "%s_txt2img.npy", ea->save_scores);
         if (rc == 0) rc = tc_npy_write_i64(path, map, 1, s_map, "<i8");
+        snprintf(path, pl, "%s_itc.npy", ea->save_scores); /* v2: the ITC similarities [images x texts] */
+        if (rc == 0 && sim) rc = tc_npy_write_f32(path, sim, 2, s_it);
         free(map);
         free(path);
+    }
+    if (rc == 0 && sim) {
+        /* ITC alone: i2t = sim, t2i = its transpose (t2i is reused: the re-ranked recalls
+         * are in r and the scores saved) */
+        for (int i = 0; i < n_img; i++)
+            for (int k = 0; k < n_txt; k++) t2i[(size_t)k * n_img + i] = sim[(size_t)i * n_txt + k];
+        rc = tc_retrieval_recall(sim, t2i, n_img, n_txt, txt2img, rule, &r_itc);
     }
     if (rc != 0) {
         status = tc_cli_fail();
@@ -153,8 +164,15 @@ static int eval_retrieval(const eval_args *ea, tc_infer *m, const char *img_root
         cJSON_AddStringToObject(doc, "data", ea->data);
         cJSON_AddNumberToObject(doc, "images", n_img);
         cJSON_AddNumberToObject(doc, "texts", n_txt);
-        if (!v1) cJSON_AddNumberToObject(doc, "k_test", ea->k_test);
-        else cJSON_AddBoolToObject(doc, "zero_shot", tc_itm_zero_shot(m));
+        if (!v1) {
+            cJSON_AddNumberToObject(doc, "k_test", ea->k_test);
+            char *ij = tc_retrieval_json(&r_itc);
+            cJSON *itc = cJSON_Parse(ij);
+            free(ij);
+            if (itc) cJSON_AddItemToObject(doc, "itc_only", itc);
+        } else {
+            cJSON_AddBoolToObject(doc, "zero_shot", tc_itm_zero_shot(m));
+        }
         cJSON_AddStringToObject(doc, "ties", ties);
         cJSON_AddStringToObject(doc, "naming", v1 ? "standard: IR = text->image, TR = image->text; the v1 original "
                                                     "(eval_retrieval.py, README) prints IR for image->text and TR "
@@ -177,6 +195,10 @@ static int eval_retrieval(const eval_args *ea, tc_infer *m, const char *img_root
                 printf("ITC similarities, ITM re-ranking of the top %d both ways (%ld distinct pairs), others -100\n",
                        ea->k_test, tm.pairs);
             tc_retrieval_table_print(stdout, &r);
+            if (!v1) {
+                printf("ITC similarity alone (no re-ranking):\n");
+                tc_retrieval_table_print(stdout, &r_itc);
+            }
             if (v1)
                 printf("note: the v1 original swaps the two names (its \"IR\" is image->text = TR here, its \"TR\" "
                        "is text->image = IR here); in its naming: IR@1/5/10 %.2f/%.2f/%.2f, TR@1/5/10 %.2f/%.2f/%.2f\n",
@@ -190,6 +212,7 @@ static int eval_retrieval(const eval_args *ea, tc_infer *m, const char *img_root
     }
     free(i2t);
     free(t2i);
+    free(sim);
     free(paths);
     free(texts);
     free(txt2img);
@@ -379,7 +402,7 @@ static int run_eval(int argc, char **argv) {
         {"batch", TC_ARG_INT, &ea.batch, "N", "images / texts per forward pass (16)", NULL},
         {"pair-batch", TC_ARG_INT, &ea.pair_batch, "N", "retrieval: pairs per fusion / cross-encoder pass (v2 128, v1 64)", NULL},
         {"out", TC_ARG_STR, &ea.out, "FILE", "retrieval: results JSON; caption / vqa: predictions JSON (default caption_pred.json / vqa_pred.json), scores beside as *_metric.json", NULL},
-        {"save-scores", TC_ARG_STR, &ea.save_scores, "PREFIX", "retrieval: also write PREFIX_i2t.npy, PREFIX_t2i.npy, PREFIX_txt2img.npy (for taichu score retrieval)", NULL},
+        {"save-scores", TC_ARG_STR, &ea.save_scores, "PREFIX", "retrieval: also write PREFIX_i2t.npy, PREFIX_t2i.npy, PREFIX_txt2img.npy (for taichu score retrieval); v2 also PREFIX_itc.npy (ITC similarities)", NULL},
         {"json", TC_ARG_FLAG, &ea.json, NULL, "print the results as JSON", NULL},
         {"no-progress", TC_ARG_FLAG, &ea.no_progress, NULL, "no progress bars", NULL},
         {"threads", TC_ARG_INT, &ea.threads, "N", "worker threads (default: all cores)", "TAICHU_THREADS"},

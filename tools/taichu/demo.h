@@ -59,9 +59,9 @@ typedef struct demo_results {
     int have_cap, have_vqa;
     double bleu4, cider, meteor, rouge_l, vqa_acc, vqa_bleu4;
     int cap_images, vqa_questions;
-    /* the v2 pre-training log's last ITC-only retrieval check (type "eval"): recalls in percent */
-    int have_itc, itc_step, itc_images;
-    double itc_t2i_r1, itc_t2i_r5, itc_i2t_r1;
+    /* the same evaluation's ranking by ITC similarity alone (its itc_only object) */
+    int have_itc;
+    double itc_ir[3], itc_tr[3], itc_r_mean;
     /* pre-training at three levels: every task of both pre-training runs */
     demo_task_loss losses[DEMO_MAX_TASK_LOSSES];
     int nlosses;
@@ -84,7 +84,7 @@ typedef struct demo_ctx {
     int nstages;
     int quick, images, pretrain_steps, finetune_steps;
     int v1_images, v1_steps, v1_speech;
-    int itc_eval_images;        /* --eval-images of the v2 pre-training (its ITC check) */  /* the tri-modal stage; v1_speech 0 when built without espeak-ng */
+    /* v1_*: the tri-modal stage; v1_speech 0 when built without espeak-ng */
     double seconds_total;
 } demo_ctx;
 
