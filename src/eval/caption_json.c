@@ -46,12 +46,20 @@ static cJSON *parse_file(const char *path) {
     return j;
 }
 
+/* Builds (item, caption) pairs, then groups them by item. */
+typedef struct {
+    int32_t item;
+    int32_t text;
+} pair;
+
 typedef struct {
     tc_tokdict *ids;  /* GT id -> item index */
     int *off;         /* [n_items+1] into text */
     char **text;
     int n_items, n_text, cap_items, cap_text;
     int *count;       /* captions per GT item while building */
+    pair *pairs;      /* [np] while building (load_gt) */
+    int np, cap_pairs;
 } gt_index;
 
 /* Store a GT caption; the (item, caption) pair is recorded by the caller. */
@@ -63,59 +71,53 @@ static void gt_add(gt_index *g, const char *cap) {
     g->text[g->n_text++] = tc_xstrdup(cap);
 }
 
-/* Builds (item, caption) pairs, then groups them by item. */
-typedef struct {
-    int32_t item;
-    int32_t text;
-} pair;
+/* Store GT caption cap of item it and record the (item, caption) pair. */
+static void gt_pair(gt_index *g, int32_t it, const char *cap) {
+    if (g->np == g->cap_pairs) {
+        g->cap_pairs = g->cap_pairs ? 2 * g->cap_pairs : 1024;
+        g->pairs = tc_xrealloc(g->pairs, (size_t)g->cap_pairs * sizeof *g->pairs);
+    }
+    gt_add(g, cap);
+    g->pairs[g->np].item = it;
+    g->pairs[g->np].text = g->n_text - 1;
+    g->np++;
+}
+
+/* Pairs from a list of {"<id_key>": id, "<text_key>": "text"} entries (FM-IQA's "val", COCO's "annotations");
+ * `what` names an entry in the messages, pad6 as in id_string. */
+static int gt_entries(gt_index *g, const cJSON *list, const char *path, const char *what, const char *id_key, int pad6,
+                      const char *text_key) {
+    int i = 0;
+    const cJSON *e;
+    cJSON_ArrayForEach(e, list) {
+        char *id = id_string(cJSON_GetObjectItemCaseSensitive(e, id_key), pad6);
+        const cJSON *t = cJSON_GetObjectItemCaseSensitive(e, text_key);
+        if (!id) return tc_error_set("%s: %s %d: field \"%s\": expected a string or integer", path, what, i, id_key);
+        if (!cJSON_IsString(t)) {
+            free(id);
+            return tc_error_set("%s: %s %d: field \"%s\": expected a string", path, what, i, text_key);
+        }
+        int32_t it = tc_tokdict_intern(g->ids, id, strlen(id));
+        free(id);
+        gt_pair(g, it, t->valuestring);
+        i++;
+    }
+    return 0;
+}
 
 static int load_gt(tc_caption_task task, const char *path, gt_index *g) {
     cJSON *root = parse_file(path);
     if (!root) return -1;
     memset(g, 0, sizeof *g);
     g->ids = tc_tokdict_new();
-    pair *pairs = NULL;
-    int np = 0, cap = 0;
     int rc = 0;
-#define ADD_PAIR(it, s)                                                              \
-    do {                                                                             \
-        if (np == cap) {                                                             \
-            cap = cap ? 2 * cap : 1024;                                              \
-            pairs = tc_xrealloc(pairs, (size_t)cap * sizeof *pairs);                 \
-        }                                                                            \
-        gt_add(g, (s));                                                        \
-        pairs[np].item = (it);                                                       \
-        pairs[np].text = g->n_text - 1;                                              \
-        np++;                                                                        \
-    } while (0)
     if (task == TC_CAPTION_TASK_VQA) {
         const cJSON *val = cJSON_IsObject(root) ? cJSON_GetObjectItemCaseSensitive(root, "val") : NULL;
         if (!cJSON_IsArray(val)) { rc = tc_error_set("%s: expected an object with a \"val\" array (FM-IQA.json)", path); goto done; }
-        int i = 0;
-        const cJSON *e;
-        cJSON_ArrayForEach(e, val) {
-            char *id = id_string(cJSON_GetObjectItemCaseSensitive(e, "question_id"), 0);
-            const cJSON *ans = cJSON_GetObjectItemCaseSensitive(e, "Answer");
-            if (!id) { rc = tc_error_set("%s: val entry %d: field \"question_id\": expected a string or integer", path, i); goto done; }
-            if (!cJSON_IsString(ans)) { free(id); rc = tc_error_set("%s: val entry %d: field \"Answer\": expected a string", path, i); goto done; }
-            int32_t it = tc_tokdict_intern(g->ids, id, strlen(id));
-            free(id);
-            ADD_PAIR(it, ans->valuestring);
-            i++;
-        }
+        if ((rc = gt_entries(g, val, path, "val entry", "question_id", 0, "Answer"))) goto done;
     } else if (cJSON_IsObject(root) && cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(root, "annotations"))) {
-        int i = 0;
-        const cJSON *e;
-        cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(root, "annotations")) {
-            char *id = id_string(cJSON_GetObjectItemCaseSensitive(e, "image_id"), 1);
-            const cJSON *c = cJSON_GetObjectItemCaseSensitive(e, "caption");
-            if (!id) { rc = tc_error_set("%s: annotation %d: field \"image_id\": expected a string or integer", path, i); goto done; }
-            if (!cJSON_IsString(c)) { free(id); rc = tc_error_set("%s: annotation %d: field \"caption\": expected a string", path, i); goto done; }
-            int32_t it = tc_tokdict_intern(g->ids, id, strlen(id));
-            free(id);
-            ADD_PAIR(it, c->valuestring);
-            i++;
-        }
+        rc = gt_entries(g, cJSON_GetObjectItemCaseSensitive(root, "annotations"), path, "annotation", "image_id", 1, "caption");
+        if (rc) goto done;
     } else if (cJSON_IsObject(root)) {
         const cJSON *e;
         cJSON_ArrayForEach(e, root) {
@@ -125,7 +127,7 @@ static int load_gt(tc_caption_task task, const char *path, gt_index *g) {
             char *id = id_string(&key, 1);
             int32_t it = tc_tokdict_intern(g->ids, id, strlen(id));
             if (cJSON_IsString(e)) {
-                ADD_PAIR(it, e->valuestring);
+                gt_pair(g, it, e->valuestring);
             } else if (cJSON_IsArray(e) && cJSON_GetArraySize(e) > 0) {
                 int k = 0;
                 const cJSON *c;
@@ -135,7 +137,7 @@ static int load_gt(tc_caption_task task, const char *path, gt_index *g) {
                         free(id);
                         goto done;
                     }
-                    ADD_PAIR(it, c->valuestring);
+                    gt_pair(g, it, c->valuestring);
                     k++;
                 }
             } else {
@@ -149,24 +151,24 @@ static int load_gt(tc_caption_task task, const char *path, gt_index *g) {
         rc = tc_error_set("%s: expected an object {image_id: [captions]} or {\"annotations\": [...]}", path);
         goto done;
     }
-#undef ADD_PAIR
     g->n_items = tc_tokdict_size(g->ids);
     if (g->n_items == 0) { rc = tc_error_set("%s: no ground-truth captions", path); goto done; }
     /* group caption indices by item (counting sort keeps file order within an item) */
     g->off = tc_xcalloc((size_t)g->n_items + 1, sizeof *g->off);
-    for (int p = 0; p < np; p++) g->off[pairs[p].item + 1]++;
+    for (int p = 0; p < g->np; p++) g->off[g->pairs[p].item + 1]++;
     for (int i = 0; i < g->n_items; i++) g->off[i + 1] += g->off[i];
     {
         int *fill = tc_xmalloc((size_t)g->n_items * sizeof *fill);
         memcpy(fill, g->off, (size_t)g->n_items * sizeof *fill);
-        char **sorted = tc_xmalloc((size_t)(np > 0 ? np : 1) * sizeof *sorted);
-        for (int p = 0; p < np; p++) sorted[fill[pairs[p].item]++] = g->text[pairs[p].text];
+        char **sorted = tc_xmalloc((size_t)(g->np > 0 ? g->np : 1) * sizeof *sorted);
+        for (int p = 0; p < g->np; p++) sorted[fill[g->pairs[p].item]++] = g->text[g->pairs[p].text];
         free(g->text);
         g->text = sorted;
         free(fill);
     }
 done:
-    free(pairs);
+    free(g->pairs);
+    g->pairs = NULL;
     cJSON_Delete(root);
     return rc;
 }
