@@ -48,17 +48,8 @@ static void on_word(const char *w, size_t len, int is_special, void *vctx) {
     c->n++;
 }
 
-static size_t enc(uint32_t c, char *o) {
-    if (c < 0x80) { o[0] = (char)c; return 1; }
-    if (c < 0x800) { o[0] = (char)(0xC0 | (c >> 6)); o[1] = (char)(0x80 | (c & 0x3F)); return 2; }
-    if (c < 0x10000) {
-        o[0] = (char)(0xE0 | (c >> 12)); o[1] = (char)(0x80 | ((c >> 6) & 0x3F)); o[2] = (char)(0x80 | (c & 0x3F));
-        return 3;
-    }
-    o[0] = (char)(0xF0 | (c >> 18)); o[1] = (char)(0x80 | ((c >> 12) & 0x3F));
-    o[2] = (char)(0x80 | ((c >> 6) & 0x3F)); o[3] = (char)(0x80 | (c & 0x3F));
-    return 4;
-}
+/* UTF-8 of a scalar value (utf8proc, which the library links; surrogates are never passed) */
+static size_t enc(uint32_t c, char *o) { return (size_t)utf8proc_encode_char((utf8proc_int32_t)c, (utf8proc_uint8_t *)o); }
 
 /* Our behaviour on "a<cp>b" in the sweep's terms: kind and the middle part's bytes. */
 static char classify(const tc_tokenizer *t, uint32_t cp, char *mid, size_t *midlen) {
