@@ -174,6 +174,19 @@ static void free_dataset(dataset *d) {
     tc_ds_captions_free(&d->caps);
 }
 
+/* A fresh model (make_model) opened, with the dataset: 0, or -1 with the failure reported and nothing left open. */
+static int open_model_data(int arch, int layers, const char *name, const char *data_root, const char *vocab,
+                           const char *ids_json, char **dir, tc_infer **inf, dataset *d) {
+    *dir = make_model(arch, layers, name, vocab, ids_json);
+    *inf = tc_model_open(*dir);
+    TC_CHECK(*inf != NULL, "open %s: %s", *dir, tc_error_get());
+    if (*inf && !load_dataset(data_root, d)) return 0;
+    TC_CHECK(0, "dataset: %s", tc_error_get());
+    free(*dir);
+    tc_model_close(*inf);
+    return -1;
+}
+
 /* [CLS] ids[:max_text_len] [SEP] of one text. Returns T. */
 static int model_ids(const tc_infer *inf, const tc_ds_ids *t, int32_t *ids, float *valid) {
     int l = t->n < inf->m.cfg.max_text_len ? t->n : inf->m.cfg.max_text_len;
@@ -216,16 +229,10 @@ static void check_recalls(const tc_retrieval_scores *r, const char *what) {
 static void test_v2(const char *data_root, const char *vocab, const char *ids_json, int layers) {
     char name[32];
     snprintf(name, sizeof name, "v2_l%d", layers);
-    char *dir = make_model(2, layers, name, vocab, ids_json);
-    tc_infer *inf = tc_model_open(dir);
-    TC_CHECK(inf != NULL, "open %s: %s", dir, tc_error_get());
+    char *dir;
+    tc_infer *inf;
     dataset d;
-    if (!inf || load_dataset(data_root, &d)) {
-        TC_CHECK(0, "dataset: %s", tc_error_get());
-        free(dir);
-        tc_model_close(inf);
-        return;
-    }
+    if (open_model_data(2, layers, name, data_root, vocab, ids_json, &dir, &inf, &d)) return;
     int ni = d.n_img, nt = d.n_txt;
     long per = tc_image_floats(inf);
     float *px = tc_xmalloc(sizeof(float) * (size_t)ni * per);
@@ -323,16 +330,10 @@ static void test_v2(const char *data_root, const char *vocab, const char *ids_js
 }
 
 static void test_v1(const char *data_root, const char *vocab, const char *ids_json) {
-    char *dir = make_model(1, 1, "v1", vocab, ids_json);
-    tc_infer *inf = tc_model_open(dir);
-    TC_CHECK(inf != NULL, "open %s: %s", dir, tc_error_get());
+    char *dir;
+    tc_infer *inf;
     dataset d;
-    if (!inf || load_dataset(data_root, &d)) {
-        TC_CHECK(0, "dataset: %s", tc_error_get());
-        free(dir);
-        tc_model_close(inf);
-        return;
-    }
+    if (open_model_data(1, 1, "v1", data_root, vocab, ids_json, &dir, &inf, &d)) return;
     int ni = d.n_img < 3 ? d.n_img : 3, nt = 5 * ni;
     tc_eval_opts o = {2, 7, 0};
     tc_eval_timing tm;
