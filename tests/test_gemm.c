@@ -11,6 +11,7 @@
 #include "core/error.h"
 #include "core/gemm.h"
 #include "core/rng.h"
+#include "gemm_ref.h"
 #include "tc_test.h"
 
 static tc_rng g_rng;
@@ -24,13 +25,7 @@ static void reference(int ta, int tb, int M, int N, int K, float alpha, const fl
                       int ldb, float beta, const float *C0, int ldc, float *out, float *mag) {
     for (int i = 0; i < M; i++)
         for (int j = 0; j < N; j++) {
-            double s = 0, m = 0;
-            for (int k = 0; k < K; k++) {
-                double a = ta ? A[(size_t)k * lda + i] : A[(size_t)i * lda + k];
-                double b = tb ? B[(size_t)j * ldb + k] : B[(size_t)k * ldb + j];
-                s += a * b;
-                m += fabs(a * b);
-            }
+            double m, s = tc_ref_dot(ta, tb, i, j, K, A, lda, B, ldb, &m);
             double c = beta == 0.0f ? 0.0 : (double)beta * C0[(size_t)i * ldc + j];
             out[(size_t)i * N + j] = (float)(alpha * s + c);
             mag[(size_t)i * N + j] = (float)(fabs(alpha) * m + fabs(c));

@@ -8,6 +8,7 @@
 #include "core/error.h"
 #include "core/gemm.h"
 #include "core/rng.h"
+#include "gemm_ref.h"
 #include "tc_test.h"
 
 static tc_rng g_rng;
@@ -38,13 +39,7 @@ static void run_case(const char *backend, int nt, int ta, int tb, int M, int N, 
     double got_bad = 0, want_bad = 0;
     for (int i = 0; i < M; i++) {
         for (int j = 0; j < N; j++) {
-            double s = 0, mag = 0;
-            for (int k = 0; k < K; k++) {
-                double a = ta ? A[(size_t)k * lda + i] : A[(size_t)i * lda + k];
-                double b = tb ? B[(size_t)j * ldb + k] : B[(size_t)k * ldb + j];
-                s += a * b;
-                mag += fabs(a * b);
-            }
+            double mag, s = tc_ref_dot(ta, tb, i, j, K, A, lda, B, ldb, &mag);
             double c = beta == 0.0f ? 0.0 : (double)beta * C0[(size_t)i * ldc + j];
             double want = alpha * s + c + (with_bias ? bias[j] : 0.0);
             double tol = 1e-6 + 4.8e-7 * (2.0 + sqrt((double)K)) * (fabs(alpha) * mag + fabs(c) + 1.0);
