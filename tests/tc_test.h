@@ -54,6 +54,13 @@ static inline int tc_check_array_close_at(const char *file, int line, const char
 #define TC_CHECK_ARRAY_CLOSE(what, got, want, n, rtol, atol) \
     tc_check_array_close_at(__FILE__, __LINE__, what, got, want, n, rtol, atol)
 
+/* max_i |x[i]| (0 for n = 0): for tolerances that scale with a tensor. */
+static inline float tc_max_abs(const float *x, long n) {
+    float m = 0;
+    for (long i = 0; i < n; i++) m = fmaxf(m, fabsf(x[i]));
+    return m;
+}
+
 static inline int tc_test_summary(const char *name) {
     printf("%s: %d checks, %d failed\n", name, tc_test_checks, tc_test_failures);
     return tc_test_failures ? 1 : 0;

@@ -15,12 +15,6 @@
 #define S 6
 #define D 32
 
-static float max_abs(const float *x, long n) {
-    float m = 0;
-    for (long i = 0; i < n; i++) m = fmaxf(m, fabsf(x[i]));
-    return m;
-}
-
 /* OPT's decoder positions (opt-spec §1.10): sines in the first half, cosines in the second,
  * ω_i = exp(−i·ln(10000)/(d/2 − 1)), so ω_0 = 1 and ω_{d/2−1} = 1e-4. */
 static void check_sinusoid(void) {
@@ -85,7 +79,7 @@ int main(void) {
         tc_tensor *out = tc_nn_block_fwd(g, &blk, x, valid, 1, mem, mem_valid);
         TC_CHECK(out->ndim == 3 && out->shape[0] == B && out->shape[1] == T && out->shape[2] == D, "output shape");
         TC_CHECK_ARRAY_CLOSE(fused ? "out (fused)" : "out (separate)", out->data, want_out, B * T * D, 1e-5,
-                             1e-5 * max_abs(want_out, B * T * D));
+                             1e-5 * tc_max_abs(want_out, B * T * D));
         tc_backward(g, tc_sum(g, tc_mul(g, out, tc_from_data(g, R, 3, xs))));
         for (int i = 0; i < ps.n; i++) {
             tc_param *p = ps.p[i];
@@ -96,7 +90,7 @@ int main(void) {
             snprintf(key, sizeof key, "grad.%s (%s)", p->name, fused ? "fused" : "separate");
             /* absolute floor: dense2.bias (the key bias) has an analytically zero gradient (softmax is
              * invariant to a per-row shift), so both sides hold float rounding noise of ~1e-7..1e-6 */
-            TC_CHECK_ARRAY_CLOSE(key, p->t.grad, want, n, 1e-4, 1e-5 * max_abs(want, n) + 5e-6);
+            TC_CHECK_ARRAY_CLOSE(key, p->t.grad, want, n, 1e-4, 1e-5 * tc_max_abs(want, n) + 5e-6);
         }
         if (fused) TC_CHECK(blk.attn.fused == 1 && blk.xattn.fused == 1, "d = 32: fused projections in use");
     }

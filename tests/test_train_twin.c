@@ -17,12 +17,6 @@
 #define B 4
 #define T 8
 
-static float max_abs(const float *x, long n) {
-    float m = 0;
-    for (long i = 0; i < n; i++) m = fmaxf(m, fabsf(x[i]));
-    return m;
-}
-
 /* Compare every parameter's tensor (data or grad) with "<prefix>.<name>"; atol scales with the tensor. */
 static void compare_params(const tc_golden *gd, tc_params *ps, const char *prefix, int grad, double rtol,
                            double atol_rel) {
@@ -34,7 +28,7 @@ static void compare_params(const tc_golden *gd, tc_params *ps, const char *prefi
         const float *want = tc_golden_f32(gd, key, &n);
         TC_CHECK(want && (size_t)n == p->numel, "%s present with %zu elements", key, p->numel);
         if (!want) continue;
-        double atol = atol_rel * max_abs(want, n) + 1e-9;
+        double atol = atol_rel * tc_max_abs(want, n) + 1e-9;
         TC_CHECK_ARRAY_CLOSE(key, grad ? p->t.grad : p->t.data, want, n, rtol, atol);
     }
 }
