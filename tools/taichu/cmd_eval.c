@@ -45,14 +45,20 @@ static char *default_image_root(const char *data) {
     return root;
 }
 
-static int write_json(const char *path, cJSON *doc) {
-    char *s = cJSON_Print(doc);
+/* s and a newline as the file path, written atomically */
+static int write_line(const char *path, const char *s) {
     size_t len = strlen(s);
     char *line = tc_xmalloc(len + 2);
     memcpy(line, s, len);
     line[len] = '\n';
     int rc = tc_write_file_atomic(path, line, len + 1);
     free(line);
+    return rc;
+}
+
+static int write_json(const char *path, cJSON *doc) {
+    char *s = cJSON_Print(doc);
+    int rc = write_line(path, s);
     cJSON_free(s);
     return rc;
 }
@@ -251,12 +257,7 @@ static int score_and_report(const eval_args *ea, tc_caption_task task, const cha
         if (vqa) printf("exact-match accuracy: %.2f%%\n", acc);
         fprintf(stderr, "generation: %.2f s (%.1f ms per item)\n", gen_s, set.n ? 1e3 * gen_s / set.n : 0.0);
     }
-    size_t len = strlen(js);
-    char *line = tc_xmalloc(len + 2);
-    memcpy(line, js, len);
-    line[len] = '\n';
-    if (tc_write_file_atomic(mp, line, len + 1)) status = tc_cli_fail();
-    free(line);
+    if (write_line(mp, js)) status = tc_cli_fail();
     free(js);
     free(mp);
     tc_caption_set_free(&set);
