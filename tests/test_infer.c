@@ -209,14 +209,41 @@ static void test_arch(int arch, const char *vocab, const char *ids_json) {
     TC_CHECK(tc_embed_texts(inf, s1, TEXTS, 3, et1) == 0, "%s", tc_error_get());
     TC_CHECK_ARRAY_CLOSE("image embeddings batched vs one by one", ei8, ei1, 3L * Ei, 1e-5, 1e-6);
     TC_CHECK_ARRAY_CLOSE("text embeddings batched vs one by one", et8, et1, 3L * Et, 1e-5, 1e-6);
-    if (arch == 2)
+
+    if (arch == 1) {
+        /* `taichu embed` (tc_embed_*) returns exactly the features v1 ITC pre-training aligns: tc_v1_pooled_*
+         * (mean-pooled single-modality passes, L2-normalised) on the same patches / [CLS] pieces [SEP] ids */
+        tc_model *mm = (tc_model *)&inf->m;
+        int cap = mm->cfg.max_text_len + 2, T = 0, len[3];
+        int32_t *ids = tc_xcalloc((size_t)3 * cap, sizeof(int32_t));
+        float *valid = tc_xcalloc((size_t)3 * cap, sizeof(float));
         for (int r = 0; r < 3; r++) {
-            double a = 0, b = 0;
-            for (int e = 0; e < Ei; e++) a += (double)ei8[r * Ei + e] * ei8[r * Ei + e];
-            for (int e = 0; e < Et; e++) b += (double)et8[r * Et + e] * et8[r * Et + e];
-            TC_CHECK_CLOSE(sqrt(a), 1.0, 0, 1e-5);
-            TC_CHECK_CLOSE(sqrt(b), 1.0, 0, 1e-5);
+            len[r] = tc_text_ids(inf, TEXTS[r], ids + r * cap, cap);
+            if (len[r] > cap) len[r] = cap;
+            if (len[r] > T) T = len[r];
         }
+        int32_t *idc = tc_xcalloc((size_t)3 * T, sizeof(int32_t)); /* [3, T], compacted to the longest text */
+        float *vc = tc_xcalloc((size_t)3 * T, sizeof(float));
+        for (int r = 0; r < 3; r++)
+            for (int k = 0; k < len[r]; k++) idc[r * T + k] = ids[r * cap + k], vc[r * T + k] = 1.0f;
+        tc_graph *g = tc_graph_new();
+        tc_tensor *pi = tc_v1_pooled_image(g, mm, px, 3), *pt = tc_v1_pooled_text(g, mm, idc, vc, 3, T);
+        TC_CHECK(pi && pt, "%s", tc_error_get());
+        TC_CHECK(pi->shape[1] == Ei && pt->shape[1] == Et, "pooled widths %d %d", pi->shape[1], pt->shape[1]);
+        pi = tc_contiguous(g, pi);
+        pt = tc_contiguous(g, pt);
+        TC_CHECK_ARRAY_CLOSE("v1 image embeddings == tc_v1_pooled_image", ei8, pi->data, 3L * Ei, 1e-5, 1e-6);
+        TC_CHECK_ARRAY_CLOSE("v1 text embeddings == tc_v1_pooled_text", et8, pt->data, 3L * Et, 1e-5, 1e-6);
+        tc_graph_free(g);
+        free(ids); free(valid); free(idc); free(vc);
+    }
+    for (int r = 0; r < 3; r++) { /* both architectures' embeddings are unit vectors */
+        double a = 0, b = 0;
+        for (int e = 0; e < Ei; e++) a += (double)ei8[r * Ei + e] * ei8[r * Ei + e];
+        for (int e = 0; e < Et; e++) b += (double)et8[r * Et + e] * et8[r * Et + e];
+        TC_CHECK_CLOSE(sqrt(a), 1.0, 0, 1e-5);
+        TC_CHECK_CLOSE(sqrt(b), 1.0, 0, 1e-5);
+    }
 
     /* ---- captions */
     tc_gen_params gp = tc_caption_defaults(inf);

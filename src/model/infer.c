@@ -392,8 +392,8 @@ int tc_infer_itm_ids(const tc_infer *inf, tc_state *s, const float *image, const
 
 int tc_embed_dim(const tc_infer *inf, int image) {
     const tc_model_config *c = &inf->m.cfg;
-    if (c->arch == TC_ARCH_V2) return c->itc_dim;
-    return image ? c->vit_hidden_size : c->hidden_size;
+    (void)image; /* v1: both are the pooled cross-encoder feature (tc_v1_pooled_*), hidden_size wide */
+    return c->arch == TC_ARCH_V2 ? c->itc_dim : c->hidden_size;
 }
 
 int tc_embed_images(const tc_infer *inf, tc_state *s, const float *images, int n, float *out) {
@@ -410,20 +410,10 @@ int tc_embed_images(const tc_infer *inf, tc_state *s, const float *images, int n
             if (!e) return -1;
             copy_out(e, o);
         } else {
-            /* mean of the final-LayerNorm ViT states over the N real patches (the pad patch excluded) */
-            int N = tc_opt_v1_of(m)->n_patches;
-            tc_tensor *f = tc_opt_v1_vit(s->g, m, px, nb, N + 1);
-            if (!f) return -1;
-            f = tc_contiguous(s->g, f);
-            for (int b = 0; b < nb; b++) {
-                double *acc = tc_xcalloc((size_t)E, sizeof *acc);
-                for (int r = 0; r < N; r++) {
-                    const float *row = f->data + ((long)b * (N + 1) + r) * E;
-                    for (int e = 0; e < E; e++) acc[e] += row[e];
-                }
-                for (int e = 0; e < E; e++) o[(long)b * E + e] = (float)(acc[e] / N);
-                free(acc);
-            }
+            /* the v1 ITC feature: the pooler on the mean of an image-only cross-encoder pass, L2-normalised */
+            tc_tensor *e = tc_v1_pooled_image(s->g, m, px, nb);
+            if (!e) return -1;
+            copy_out(e, o);
         }
     }
     reset(s);
@@ -440,11 +430,8 @@ static int embed_text_chunk(const tc_infer *inf, tc_state *s, const int32_t *ids
         tc_tensor *t = tc_opt_v2_text(s->g, m, ids, valid, nb, T, 0);
         y = t ? tc_opt_v2_itc_text(s->g, m, t) : NULL;
     } else {
-        /* the pooler output of a text-only pass through the cross encoder */
-        tc_tensor *t = tc_opt_v1_text_embed(s->g, m, ids, valid, nb, T);
-        float *gv = NULL;
-        tc_tensor *x = t ? tc_opt_v1_gather(s->g, t, valid, NULL, 0, NULL, NULL, &gv, NULL) : NULL;
-        y = x ? tc_opt_v1_pooler(s->g, m, tc_opt_v1_encoder(s->g, m, x, gv)) : NULL;
+        /* the v1 ITC feature: the pooler on the mean of a text-only cross-encoder pass, L2-normalised */
+        y = tc_v1_pooled_text(s->g, m, ids, valid, nb, T);
     }
     if (!y) return -1;
     copy_out(y, out);

@@ -378,6 +378,48 @@ tc_tensor *tc_opt_v1_pooler(tc_graph *g, tc_model *m, tc_tensor *h) {
     return tc_tanh(g, tc_nn_linear_fwd(g, &tc_opt_v1_of(m)->pooler, h0));
 }
 
+/* The pooler on the MEAN of the valid rows instead of row 0 (see opt_v1.h). The mean is one matmul with a
+ * [B, B·S] weight matrix (1/n on sample b's valid rows), so backward reaches every valid row. */
+tc_tensor *tc_opt_v1_pooler_mean(tc_graph *g, tc_model *m, tc_tensor *h, const float *valid) {
+    const int B = h->shape[0], S = h->shape[1], D = h->shape[2];
+    int ws[2] = {B, B * S}, hs[2] = {B * S, D};
+    float *w = tc_graph_alloc(g, sizeof(float) * (size_t)B * B * S); /* [B, B·S] */
+    memset(w, 0, sizeof(float) * (size_t)B * B * S);
+    for (int b = 0; b < B; b++) {
+        int n = 0;
+        for (int s = 0; s < S; s++) n += valid[(size_t)b * S + s] != 0;
+        for (int s = 0; s < S; s++)
+            if (valid[(size_t)b * S + s] != 0) w[(size_t)b * B * S + (size_t)b * S + s] = 1.0f / (float)n;
+    }
+    tc_tensor *mean = tc_matmul(g, tc_from_data(g, w, 2, ws), tc_reshape(g, tc_contiguous(g, h), 2, hs), 0, 0); /* [B, D] */
+    return tc_tanh(g, tc_nn_linear_fwd(g, &tc_opt_v1_of(m)->pooler, mean));
+}
+
+/* One single-modality pass (exactly one of txt / img / aud given) -> L2-normalised mean-pooled [B, D]. */
+static tc_tensor *pooled_pass(tc_graph *g, tc_model *m, tc_tensor *txt, const float *tvalid, tc_tensor *img,
+                              tc_tensor *aud, const float *avalid) {
+    if (!txt && !img && !aud) return NULL;
+    float *valid;
+    tc_tensor *x = tc_opt_v1_gather(g, txt, tvalid, img, tc_opt_v1_of(m)->n_patches, aud, avalid, &valid, NULL);
+    tc_tensor *h = x ? tc_opt_v1_encoder(g, m, x, valid) : NULL;
+    return h ? tc_l2_normalize(g, tc_opt_v1_pooler_mean(g, m, h, valid), 1e-6f) : NULL;
+}
+
+tc_tensor *tc_v1_pooled_text(tc_graph *g, tc_model *m, const int32_t *ids, const float *valid, int B, int Tt) {
+    return pooled_pass(g, m, tc_opt_v1_text_embed(g, m, ids, valid, B, Tt), valid, NULL, NULL, NULL);
+}
+
+tc_tensor *tc_v1_pooled_image(tc_graph *g, tc_model *m, const float *patches, int B) {
+    tc_tensor *f = tc_opt_v1_vit(g, m, patches, B, tc_opt_v1_of(m)->n_patches + 1);
+    return f ? pooled_pass(g, m, NULL, NULL, tc_opt_v1_img_embed(g, m, f, TC_V1_MASK_ROW0, NULL), NULL, NULL) : NULL;
+}
+
+tc_tensor *tc_v1_pooled_audio(tc_graph *g, tc_model *m, const float *audio, const float *valid, int B, int Ta) {
+    if (Ta <= 0) return tc_error_set("pooled audio: no audio frames (Ta = %d)", Ta), NULL;
+    tc_tensor *a = tc_opt_v1_audio_embed(g, m, audio, valid, B, Ta, TC_V1_MASK_ROW0, NULL);
+    return a ? pooled_pass(g, m, NULL, NULL, NULL, a, valid) : NULL;
+}
+
 tc_tensor *tc_opt_v1_itm(tc_graph *g, tc_model *m, tc_tensor *pooled) {
     return tc_nn_linear_fwd(g, &tc_opt_v1_of(m)->itm, pooled);
 }

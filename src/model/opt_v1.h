@@ -111,6 +111,10 @@ tc_tensor *tc_opt_v1_encoder(tc_graph *g, tc_model *m, tc_tensor *x, const float
 
 /* Heads. pooler: tanh(W·H[:, 0] + b) -> [B, D]; itm: [B, 5]; rank: [B, 1] (both on the pooled output). */
 tc_tensor *tc_opt_v1_pooler(tc_graph *g, tc_model *m, tc_tensor *h);
+/* taichu's pooled feature: the pooler (dense + tanh) on the MEAN of the rows of H [B, S, D] whose valid [B, S]
+ * is non-zero -> [B, D]. Row 0 is the [CLS] of a text pass but the top-left patch of an image pass and the
+ * first (often silent) frame of an audio pass, so ITC and the v1 embeddings pool the mean. */
+tc_tensor *tc_opt_v1_pooler_mean(tc_graph *g, tc_model *m, tc_tensor *h, const float *valid);
 tc_tensor *tc_opt_v1_itm(tc_graph *g, tc_model *m, tc_tensor *pooled);
 tc_tensor *tc_opt_v1_rank(tc_graph *g, tc_model *m, tc_tensor *pooled);
 /* At flat rows (b·S + s) of H [B, S, D]: MLM logits [n, V] (ReLU transform, LayerNorm, tied word table, bias);
@@ -124,6 +128,14 @@ tc_tensor *tc_opt_v1_mrc(tc_graph *g, tc_model *m, tc_tensor *h, const int32_t *
 tc_tensor *tc_opt_v1_itc_scale(tc_graph *g, tc_model *m, int audio);
 /* Argmax of MLM logits [n, V] over ids below min(V, 21128). out [n]. */
 void tc_opt_v1_mlm_argmax(const tc_tensor *logits, int32_t *out);
+
+/* The v1 retrieval features (taichu ITC, `taichu embed`): one single-modality pass through the cross encoder
+ * (image and audio with mask-embedding row 0), tc_opt_v1_pooler_mean, L2-normalised -> [B, D].
+ * text ids [B, Tt] (valid [B, Tt] a prefix of ones); patches [B, N+1, Pd]; audio [B, Ta, Da] (valid [B, Ta]).
+ * NULL with a message on bad input. ITC pre-training (train/tasks_v1.c) computes exactly these. */
+tc_tensor *tc_v1_pooled_text(tc_graph *g, tc_model *m, const int32_t *ids, const float *valid, int B, int Tt);
+tc_tensor *tc_v1_pooled_image(tc_graph *g, tc_model *m, const float *patches, int B);
+tc_tensor *tc_v1_pooled_audio(tc_graph *g, tc_model *m, const float *audio, const float *valid, int B, int Ta);
 
 /* Image → cross encoder states for captioning (Appendix B): patches [B, N+1, Pd], no mask embedding, the N
  * real patches kept -> H [B, N, D] (all valid). */

@@ -422,65 +422,25 @@ tc_tensor *tc_v1_task_itm3(void *user, tc_graph *g, tc_train_ctx *ctx) {
 
 /* ------------------------------------------------------------------------------------------ ITC */
 
-/* The ITC feature of a single-modality pass: the pooler (dense + tanh) on the MEAN of the valid rows of H,
- * L2-normalised. The pooler's own first row is the [CLS] of a text pass, but the top-left patch of an
- * image pass and the first (usually silent) frame of an audio pass: features that barely depend on the
- * sample, and ITC then sat at ln B (docs/training.md, "OPT-v1 pre-training"). */
-static tc_tensor *pooled(tc_graph *g, tc_model *m, const enc_in *in) {
-    int S;
-    const float *valid;
-    tc_tensor *h = encode_v(g, m, in, &S, &valid); /* [B, S, D] */
-    if (!h) return NULL;
-    const int B = h->shape[0], D = h->shape[2];
-    int ws[2] = {B, B * S}, hs[2] = {B * S, D};
-    float *w = tc_graph_alloc(g, sizeof(float) * (size_t)B * B * S); /* [B, B·S]: 1/n on sample b's valid rows */
-    memset(w, 0, sizeof(float) * (size_t)B * B * S);
-    for (int b = 0; b < B; b++) {
+/* The ITC feature of a single-modality pass is tc_v1_pooled_text / _image / _audio (model/opt_v1.h): the
+ * pooler on the MEAN of the valid rows, L2-normalised; `taichu embed` returns the same vectors. The pooler's
+ * own first row is the [CLS] of a text pass, but the top-left patch of an image pass and the first (usually
+ * silent) frame of an audio pass: features that barely depend on the sample, and ITC then sat at ln B
+ * (docs/training.md, "OPT-v1 pre-training"). */
+
+/* forward FLOPs of one single-modality pass (for the trainer's throughput log): S = the longest valid prefix */
+static void pass_flops(const tc_model *m, double *flops, int B, const float *valid, int T, int image) {
+    const tc_model_config *c = &m->cfg;
+    int N = tc_model_config_num_patches(c), S = image ? N : 0;
+    for (int b = 0; !image && b < B; b++) {
         int n = 0;
-        for (int s = 0; s < S; s++) n += valid[(size_t)b * S + s] != 0;
-        for (int s = 0; s < S; s++)
-            if (valid[(size_t)b * S + s] != 0) w[(size_t)b * B * S + (size_t)b * S + s] = 1.0f / (float)n;
+        while (n < T && valid[(size_t)b * T + n] > 0.5f) n++;
+        if (n > S) S = n;
     }
-    tc_tensor *mean = tc_matmul(g, tc_from_data(g, w, 2, ws), tc_reshape(g, tc_contiguous(g, h), 2, hs), 0, 0); /* [B, D] */
-    tc_opt_v1 *v = tc_opt_v1_of(m);
-    return tc_l2_normalize(g, tc_tanh(g, tc_nn_linear_fwd(g, &v->pooler, mean)), 1e-6f);
-}
-
-/* single-modality inputs (flops may be NULL) */
-static enc_in only_text(const int32_t *ids, const float *valid, int B, int Tt, double *flops) {
-    enc_in in;
-    memset(&in, 0, sizeof in);
-    in.B = B; in.ids = ids; in.valid = valid; in.Tt = Tt; in.flops = flops;
-    return in;
-}
-
-static enc_in only_image(const float *patches, int B, double *flops) {
-    enc_in in;
-    memset(&in, 0, sizeof in);
-    in.B = B; in.patches = patches; in.img_mode = TC_V1_MASK_ROW0; in.flops = flops;
-    return in;
-}
-
-static enc_in only_audio(const float *audio, const float *valid, int B, int Ta, double *flops) {
-    enc_in in;
-    memset(&in, 0, sizeof in);
-    in.B = B; in.audio = audio; in.avalid = valid; in.Ta = Ta; in.aud_mode = TC_V1_MASK_ROW0; in.flops = flops;
-    return in;
-}
-
-tc_tensor *tc_v1_pooled_text(tc_graph *g, tc_model *m, const int32_t *ids, const float *valid, int B, int Tt) {
-    enc_in in = only_text(ids, valid, B, Tt, NULL);
-    return pooled(g, m, &in);
-}
-
-tc_tensor *tc_v1_pooled_image(tc_graph *g, tc_model *m, const float *patches, int B) {
-    enc_in in = only_image(patches, B, NULL);
-    return pooled(g, m, &in);
-}
-
-tc_tensor *tc_v1_pooled_audio(tc_graph *g, tc_model *m, const float *audio, const float *valid, int B, int Ta) {
-    enc_in in = only_audio(audio, valid, B, Ta, NULL);
-    return pooled(g, m, &in);
+    if (image)
+        *flops += B * (c->vit_num_layers * layer_flops(N + 1, c->vit_hidden_size, c->vit_intermediate_size) +
+                       2.0 * N * 3 * c->patch_size * c->patch_size * c->vit_hidden_size);
+    *flops += B * c->num_hidden_layers * layer_flops(S, c->hidden_size, c->intermediate_size);
 }
 
 tc_tensor *tc_v1_task_itc(void *user, tc_graph *g, tc_train_ctx *ctx) {
@@ -490,9 +450,10 @@ tc_tensor *tc_v1_task_itc(void *user, tc_graph *g, tc_train_ctx *ctx) {
     tc_tensor *scale = tc_opt_v1_itc_scale(g, t->m, 0);
     if (!scale) return NULL;
     if (b->B < 2) return tc_error_set("itc: needs a batch of at least 2 samples (got %d)", b->B), NULL;
-    enc_in it = only_text(b->ids, b->valid, b->B, b->Tt, &ctx->flops), ii = only_image(b->patches, b->B, &ctx->flops);
-    tc_tensor *te = pooled(g, t->m, &it);
-    tc_tensor *ie = te ? pooled(g, t->m, &ii) : NULL;
+    pass_flops(t->m, &ctx->flops, b->B, b->valid, b->Tt, 0);
+    pass_flops(t->m, &ctx->flops, b->B, NULL, 0, 1);
+    tc_tensor *te = tc_v1_pooled_text(g, t->m, b->ids, b->valid, b->B, b->Tt);
+    tc_tensor *ie = te ? tc_v1_pooled_image(g, t->m, b->patches, b->B) : NULL;
     if (!ie) return NULL;
     if (ctx->world > 1) {
         ie = tc_dist_allgather_rows(g, ctx->dist, ie);
@@ -524,9 +485,10 @@ tc_tensor *tc_v1_task_itc_audio(void *user, tc_graph *g, tc_train_ctx *ctx) {
     if (n < 2 || (ctx->world > 1 && n != B))
         return tc_error_set("itc_audio: needs at least 2 samples with speech in the batch (and all of them under MPI); got %d of %d",
                             n, B), NULL;
-    enc_in it = only_text(ids, valid, n, Tt, &ctx->flops), ia = only_audio(audio, av, n, Ta, &ctx->flops);
-    tc_tensor *te = pooled(g, t->m, &it);
-    tc_tensor *ae = te ? pooled(g, t->m, &ia) : NULL;
+    pass_flops(t->m, &ctx->flops, n, valid, Tt, 0);
+    pass_flops(t->m, &ctx->flops, n, av, Ta, 0);
+    tc_tensor *te = tc_v1_pooled_text(g, t->m, ids, valid, n, Tt);
+    tc_tensor *ae = te ? tc_v1_pooled_audio(g, t->m, audio, av, n, Ta) : NULL;
     if (!ae) return NULL;
     if (ctx->world > 1) {
         ae = tc_dist_allgather_rows(g, ctx->dist, ae);

@@ -28,6 +28,7 @@
 #include "data/dataset.h"
 #include "data/loader_v1.h"
 #include "model/model.h"
+#include "model/opt_v1.h"
 #include "train/tasks.h"
 #include "train/trainer.h"
 
@@ -89,10 +90,6 @@ int tc_v1_itm3_plan(const tc_v1_tasks *t, const tc_sample *s, int B, int i, int 
  * probability mode each with mrm_prob, at least one. Writes the sorted positions to pos, returns the count. */
 int tc_v1_mask_items(const tc_v1_tasks *t, int n, uint64_t stream, uint64_t key, int row, int *pos);
 
-/* Pooled (pooler output, L2-normalised) single-modality features for retrieval and ITC:
- * text ids [B, Tt] (valid prefix) -> [B, D]; patches [B, N+1, Pd] -> [B, D]; audio [B, Ta, Da] -> [B, D]. */
-tc_tensor *tc_v1_pooled_text(tc_graph *g, tc_model *m, const int32_t *ids, const float *valid, int B, int Tt);
-tc_tensor *tc_v1_pooled_image(tc_graph *g, tc_model *m, const float *patches, int B);
-tc_tensor *tc_v1_pooled_audio(tc_graph *g, tc_model *m, const float *audio, const float *valid, int B, int Ta);
+/* The ITC features tc_v1_pooled_text / _image / _audio are in model/opt_v1.h (shared with `taichu embed`). */
 
 #endif
