@@ -37,15 +37,22 @@ static void set_fused(tc_seq_encoder *m, int fused) {
     for (int i = 0; i < m->enc.n; i++) m->enc.blocks[i].attn.fused = fused ? -1 : 0;
 }
 
+/* The twin's per-step records "<name>.<step>" (NULL, with a message, when absent). */
+static const float *step_f32(const tc_golden *gd, const char *name, int step) {
+    char key[64];
+    snprintf(key, sizeof key, "%s.%d", name, step);
+    return tc_golden_f32(gd, key, NULL);
+}
+static const int32_t *step_i32(const tc_golden *gd, const char *name, int step) {
+    char key[64];
+    snprintf(key, sizeof key, "%s.%d", name, step);
+    return tc_golden_i32(gd, key, NULL);
+}
+
 static tc_tensor *forward_loss(tc_graph *g, tc_seq_encoder *m, const tc_golden *gd, int step, int b0, int nb,
                                tc_tensor **logits_out) {
-    char key[64];
-    snprintf(key, sizeof key, "ids.%d", step);
-    const int32_t *ids = tc_golden_i32(gd, key, NULL);
-    snprintf(key, sizeof key, "tgt.%d", step);
-    const int32_t *tgt = tc_golden_i32(gd, key, NULL);
-    snprintf(key, sizeof key, "valid.%d", step);
-    const float *valid = tc_golden_f32(gd, key, NULL);
+    const int32_t *ids = step_i32(gd, "ids", step), *tgt = step_i32(gd, "tgt", step);
+    const float *valid = step_f32(gd, "valid", step);
     if (!ids || !tgt || !valid) return NULL;
     tc_tensor *logits = tc_seq_encoder_fwd(g, m, ids + b0 * T, valid + b0 * T, nb, T);
     if (logits_out) *logits_out = logits;
@@ -130,12 +137,7 @@ int main(void) {
         tc_backward(g, loss);
         double lr = tc_lr_at(&sch, step);
         double norm = tc_clip_grad_norm(&m.ps, 1.0f, 1e-6f);
-        snprintf(key, sizeof key, "loss.%d", step);
-        const float *wl = tc_golden_f32(gd, key, NULL);
-        snprintf(key, sizeof key, "norm.%d", step);
-        const float *wn = tc_golden_f32(gd, key, NULL);
-        snprintf(key, sizeof key, "lr.%d", step);
-        const float *wlr = tc_golden_f32(gd, key, NULL);
+        const float *wl = step_f32(gd, "loss", step), *wn = step_f32(gd, "norm", step), *wlr = step_f32(gd, "lr", step);
         if (wl) TC_CHECK_CLOSE(loss->data[0], wl[0], 1e-4, 0);
         if (wn) TC_CHECK_CLOSE(norm, wn[0], 1e-5, 0);
         if (wlr) TC_CHECK_CLOSE(lr, wlr[0], 1e-6, 0);
