@@ -266,6 +266,24 @@ static int model_config_for(const pt_cfg *c, const tc_pretrain_opts *o, int ds_v
 static int eval_itc_v1(tc_model *m, const char *caption_file, const char *image_root, int max_images,
                        tc_retrieval_scores *out);
 
+/* Recalls of the cosine ranking: image embeddings ie [ni][E] against text embeddings te [nt][E], text j
+ * showing image j / 5 (five captions per image), pessimistic ties. */
+static int itc_recall(const float *ie, const float *te, int ni, int nt, int E, tc_retrieval_scores *out) {
+    float *sc = tc_xmalloc(sizeof(float) * (size_t)ni * nt);
+    int *t2i = tc_xmalloc(sizeof(int) * (size_t)nt);
+    for (int i = 0; i < ni; i++)
+        for (int j = 0; j < nt; j++) {
+            float acc = 0;
+            for (int e = 0; e < E; e++) acc += ie[(size_t)i * E + e] * te[(size_t)j * E + e];
+            sc[(size_t)i * nt + j] = acc;
+        }
+    for (int j = 0; j < nt; j++) t2i[j] = j / 5;
+    int rc = tc_retrieval_recall(sc, NULL, ni, nt, t2i, TC_TIES_PESSIMISTIC, out);
+    free(sc);
+    free(t2i);
+    return rc;
+}
+
 int tc_pretrain_eval_itc(tc_model *m, const char *caption_file, const char *image_root, int max_images,
                          tc_retrieval_scores *out) {
     if (m->cfg.arch == TC_ARCH_V1) return eval_itc_v1(m, caption_file, image_root, max_images, out);
@@ -309,20 +327,7 @@ int tc_pretrain_eval_itc(tc_model *m, const char *caption_file, const char *imag
         if (!e) { rc = -1; break; }
         for (int i = 0; i < n; i++) memcpy(ie + (size_t)(k0 + i) * E, e->data + (size_t)i * e->stride[0], sizeof(float) * E);
     }
-    if (rc == 0) {
-        float *sc = tc_xmalloc(sizeof(float) * (size_t)ni * nt);
-        int *t2i = tc_xmalloc(sizeof(int) * (size_t)nt);
-        for (int i = 0; i < ni; i++)
-            for (int j = 0; j < nt; j++) {
-                float acc = 0;
-                for (int e = 0; e < E; e++) acc += ie[(size_t)i * E + e] * te[(size_t)j * E + e];
-                sc[(size_t)i * nt + j] = acc;
-            }
-        for (int j = 0; j < nt; j++) t2i[j] = j / 5;
-        rc = tc_retrieval_recall(sc, NULL, ni, nt, t2i, TC_TIES_PESSIMISTIC, out);
-        free(sc);
-        free(t2i);
-    }
+    if (rc == 0) rc = itc_recall(ie, te, ni, nt, E, out);
     tc_graph_free(g);
     free(s);
     tc_batch_free(&b);
@@ -435,20 +440,7 @@ static int eval_itc_v1(tc_model *m, const char *caption_file, const char *image_
             for (int i = 0; i < n; i++) memcpy(dst + (size_t)(k0 + i) * E, e->data + (size_t)i * e->stride[0], sizeof(float) * E);
         }
     }
-    if (rc == 0) {
-        float *sc = tc_xmalloc(sizeof(float) * (size_t)ni * nt);
-        int *t2i = tc_xmalloc(sizeof(int) * (size_t)nt);
-        for (int i = 0; i < ni; i++)
-            for (int j = 0; j < nt; j++) {
-                float acc = 0;
-                for (int e = 0; e < E; e++) acc += ie[(size_t)i * E + e] * te[(size_t)j * E + e];
-                sc[(size_t)i * nt + j] = acc;
-            }
-        for (int j = 0; j < nt; j++) t2i[j] = j / 5;
-        rc = tc_retrieval_recall(sc, NULL, ni, nt, t2i, TC_TIES_PESSIMISTIC, out);
-        free(sc);
-        free(t2i);
-    }
+    if (rc == 0) rc = itc_recall(ie, te, ni, nt, E, out);
     tc_graph_free(g);
     free(s);
     free(ie);
