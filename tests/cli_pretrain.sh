@@ -44,6 +44,13 @@ sed -e 's/"tasks": \["itmTwo"\], "mix_ratio": \[1\]/"tasks": ["mlm", "itc", "itm
     --threads 2 > "$out/log3" 2>&1 || fail "metaloader run: $(cat "$out/log3")"
 grep -q '"task":"itc"' "$out/run2/log.jsonl" || fail "no itc step under the MetaLoader"
 
+# the original's frozen towers (opt_v2_base.json: vit_freeze, freeze_text)
+sed -e 's/"eval_images": 4,/"eval_images": 4, "vit_freeze": true, "freeze_text": true,/' "$out/cfg.json" > "$out/cfg_frozen.json"
+"$TAICHU" pretrain --config "$out/cfg_frozen.json" --data "$out/data" --out "$out/run_frozen" --steps 2 \
+    --progress off --threads 2 > "$out/log_frozen" 2>&1 || fail "frozen towers: $(cat "$out/log_frozen")"
+grep -q "pretrain: ViT frozen" "$out/log_frozen" && grep -q "pretrain: text tower frozen" "$out/log_frozen" ||
+    fail "frozen towers not reported: $(cat "$out/log_frozen")"
+
 # errors: one line naming the file and field
 echo '{"train_datasets": [{"tasks": ["mrfr"]}]}' > "$out/bad.json"
 if "$TAICHU" pretrain --config "$out/bad.json" --data "$out/data" --out "$out/run3" --steps 1 2> "$out/err"; then

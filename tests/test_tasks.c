@@ -14,6 +14,7 @@
 #include "core/rng.h"
 #include "core/threads.h"
 #include "data/synth.h"
+#include "model/opt_v2.h"
 #include "train/tasks.h"
 #include "train/trainer.h"
 
@@ -21,6 +22,9 @@ static char root[256];
 static tc_itm_neg g_itm_neg = TC_ITM_NEG_HARD; /* ITM negatives of the next train() */
 static long g_itm_hard_from;
 static int g_itm_rows; /* ITM triples per batch of the next train() (0: all 8) */
+/* g_freeze: the next train() freezes both towers (vit_freeze + freeze_text) and counts, per parameter, the
+ * frozen ones that changed and the trainable ones that did not */
+static int g_freeze, g_frozen_n[2], g_frozen_changed, g_trainable, g_trainable_unchanged;
 static int vocab;
 
 static int rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *f) {
@@ -93,7 +97,28 @@ static int train(const tc_ds_captions *ds, const char *const *names, int ntask, 
     memset(out, 0, sizeof *out);
     tc.on_step = on_step;
     tc.on_step_user = out;
+    float *before = NULL;
+    if (g_freeze) {
+        tc_opt_v2_freeze_towers(&m, 1, 1, g_frozen_n, NULL);
+        before = tc_xmalloc(sizeof(float) * m.params.total);
+        memcpy(before, m.params.data, sizeof(float) * m.params.total);
+    }
     int rc = tc_train(&tc, &m.params, tasks, ntask, NULL, TC_START_FRESH);
+    if (before) {
+        g_frozen_changed = g_trainable = g_trainable_unchanged = 0;
+        for (int i = 0; i < m.params.n; i++) {
+            const tc_param *p = m.params.p[i];
+            int same = memcmp(before + p->offset, p->t.data, sizeof(float) * p->numel) == 0;
+            if (!p->t.requires_grad) g_frozen_changed += !same;
+            else if (strncmp(p->name, "itm_output.", 11) && strncmp(p->name, "uniter.pooler.", 14) &&
+                     strcmp(p->name, "clip_temp")) {
+                g_trainable++; /* the v2 tasks do not use the 5-way itm_output, the pooler or clip_temp */
+                g_trainable_unchanged += same;
+                if (same) printf("trainable but unchanged: %s\n", p->name);
+            }
+        }
+        free(before);
+    }
     if (keep) {
         *keep = vt;
         keep->last_neg_t = tc_xmalloc(sizeof(int) * 8);
@@ -304,6 +329,22 @@ static void test_itm_rows(const tc_ds_captions *ds) {
     free(vt.last_neg_i);
 }
 
+/* vit_freeze + freeze_text: after steps of the summed v2 tasks every ViT and text-tower tensor is exactly as
+ * it was, and every other tensor the tasks use has moved (weight decay alone would move a frozen one) */
+static void test_freeze(const tc_ds_captions *ds) {
+    static const char *const names[4] = {"mlm", "itc", "itm", "td"};
+    losses l;
+    g_freeze = 1;
+    int rc = train(ds, names, 4, 1, 3, &l, NULL);
+    g_freeze = 0;
+    TC_CHECK(rc == 0, "%s", tc_error_get());
+    if (rc) return;
+    TC_CHECK(g_frozen_n[0] > 0 && g_frozen_n[1] > 0, "froze %d ViT and %d text tensors", g_frozen_n[0], g_frozen_n[1]);
+    TC_CHECK(g_frozen_changed == 0, "%d frozen tensors changed", g_frozen_changed);
+    TC_CHECK(g_trainable > 0 && g_trainable_unchanged == 0, "%d of %d trainable tensors did not change",
+             g_trainable_unchanged, g_trainable);
+}
+
 int main(void) {
     tc_set_threads(2);
     snprintf(root, sizeof root, "/tmp/taichu_test_tasks_%d", (int)getpid());
@@ -327,6 +368,7 @@ int main(void) {
         test_sum(&ds);
         test_itm_curriculum(&ds);
         test_itm_rows(&ds);
+        test_freeze(&ds);
         tc_ds_captions_free(&ds);
     }
     free(caps);

@@ -40,10 +40,11 @@ typedef struct seg_it {
     int pi;
     size_t off, cnt; /* the current piece */
     int decay;
+    int frozen;      /* the parameter's requires_grad is cleared: AdamW leaves it alone (no decay either) */
 } seg_it;
 
 static seg_it seg_begin(size_t lo) {
-    seg_it it = {lo, 0, 0, 0, 0, 0};
+    seg_it it = {lo, 0, 0, 0, 0, 0, 0};
     return it;
 }
 
@@ -60,6 +61,7 @@ static int seg_next(const tc_params *ps, size_t hi, seg_it *it) {
         it->off = p->offset + (it->lo - it->base);
         it->cnt = e - it->lo;
         it->decay = p->decay;
+        it->frozen = !p->t.requires_grad;
         it->lo = e;
         if (e == end) {
             it->base = end;
@@ -120,6 +122,7 @@ void tc_adamw_step(tc_adamw *opt, tc_params *ps, float lr) {
         size_t lo, hi;
         thread_range(total, omp_get_thread_num(), omp_get_num_threads(), &lo, &hi);
         for (seg_it it = seg_begin(lo); seg_next(ps, hi, &it);) {
+            if (it.frozen) continue;
             float *p = P + it.off, *g = G + it.off, *m = M + it.off, *v = V + it.off;
             const size_t cnt = it.cnt;
             if (bc) {

@@ -376,6 +376,24 @@ tc_tensor *tc_opt_v2_itc_text(tc_graph *g, tc_model *m, tc_tensor *text_states) 
     return tc_l2_normalize(g, tc_nn_linear_fwd(g, &tc_opt_v2_of(m)->text_proj, first_row(g, text_states)), 0.01f);
 }
 
+void tc_opt_v2_freeze_towers(tc_model *m, int vit, int text, int n[2], size_t floats[2]) {
+    static const char *const prefix[2] = {"uniter.img_embeddings.vit.", "uniter.embeddings."};
+    const int on[2] = {vit, text};
+    for (int k = 0; k < 2; k++) {
+        int cnt = 0;
+        size_t fl = 0;
+        for (int i = 0; on[k] && i < m->params.n; i++) {
+            tc_param *p = m->params.p[i];
+            if (strncmp(p->name, prefix[k], strlen(prefix[k])) != 0) continue;
+            p->t.requires_grad = 0;
+            cnt++;
+            fl += p->numel;
+        }
+        if (n) n[k] = cnt;
+        if (floats) floats[k] = fl;
+    }
+}
+
 float tc_opt_v2_itc_scale_value(const tc_model *m) {
     float s = expf(tc_opt_v2_of(m)->clip_temp->data[0]);
     return s > TC_OPT_V2_MAX_LOGIT_SCALE ? TC_OPT_V2_MAX_LOGIT_SCALE : s;

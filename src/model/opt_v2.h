@@ -89,6 +89,13 @@ tc_tensor *tc_opt_v2_image_embed(tc_graph *g, tc_model *m, const float *pixels, 
  * outside any parallel region (they switch the engine's thread count to 1 and back). 0 or -1 with a message. */
 int tc_opt_v2_embed_images(tc_model *m, const float *pixels, int B, int S, float *out);
 int tc_opt_v2_embed_texts(tc_model *m, const int32_t *ids, const float *valid, int B, int T, float *out);
+/* The original's vit_freeze / freeze_text: clear requires_grad of the ViT ("uniter.img_embeddings.vit.*")
+ * and/or the text tower ("uniter.embeddings.*": word, position and type tables, its layer norm and blocks).
+ * The optimiser then leaves them alone and no backward pass runs through them (docs/engine.md); the ITC
+ * projections, the fusion and the heads still train. n[2] / floats[2] (may be NULL): tensors and floats
+ * frozen per tower (ViT, text). */
+void tc_opt_v2_freeze_towers(tc_model *m, int vit, int text, int n[2], size_t floats[2]);
+
 /* The same scale as a value (no graph): for reading, e.g. to weigh mined negatives. */
 float tc_opt_v2_itc_scale_value(const tc_model *m);
 /* exp(t) clamped at TC_OPT_V2_MAX_LOGIT_SCALE -> [1] (for tc_info_nce and similarity scores). */

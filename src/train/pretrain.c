@@ -42,6 +42,7 @@ typedef struct pt_cfg {
     unsigned long long seed;
     /* taichu's own keys */
     int sum_tasks, augment, accum, eval_images;
+    int vit_freeze, freeze_text; /* the original's keys (opt_v2_base.json): no update of the ViT / text tower */
     int text_len;               /* > 0: the model's max_text_len for a fresh model (word pieces) */
     long ckpt_every, eval_every;
     tc_mlm_mode mlm_mode;
@@ -194,6 +195,8 @@ static int parse_cfg(const char *path, pt_cfg *c, char **json_out) {
     /* taichu's own keys (docs/config.md, "## Training") */
     rc |= get_bool(root, "sum_tasks", path, &c->sum_tasks);
     rc |= get_bool(root, "augment", path, &c->augment);
+    rc |= get_bool(root, "vit_freeze", path, &c->vit_freeze);
+    rc |= get_bool(root, "freeze_text", path, &c->freeze_text);
     v = c->accum; rc |= get_int(root, "gradient_accumulation", path, 1, 1 << 16, &v); c->accum = (int)v;
     v = c->eval_images; rc |= get_int(root, "eval_images", path, 0, 1 << 24, &v); c->eval_images = (int)v;
     v = c->text_len; rc |= get_int(root, "max_text_len", path, 0, 4096, &v); c->text_len = (int)v;
@@ -398,6 +401,16 @@ static tc_trainer_cfg trainer_cfg(const pt_cfg *c, const tc_pretrain_opts *o, co
     return tc;
 }
 
+/* The original's vit_freeze / freeze_text (tc_opt_v2_freeze_towers); says what it froze when verbose. */
+static void freeze_towers(tc_model *m, int vit, int text, int verbose) {
+    int n[2];
+    size_t floats[2];
+    tc_opt_v2_freeze_towers(m, vit, text, n, floats);
+    for (int k = 0; k < 2 && verbose; k++)
+        if (k ? text : vit)
+            printf("pretrain: %s frozen (%d tensors, %.2f M parameters)\n", k ? "text tower" : "ViT", n[k], floats[k] / 1e6);
+}
+
 /* ---------------------------------------------------------------- opt-v1 */
 
 typedef struct v1_paths {
@@ -472,6 +485,9 @@ static int v1_default_tasks(pt_cfg *c, int has_audio, int has_tokens, int has_it
 static int run_v1(pt_cfg *c, const tc_pretrain_opts *o, tc_model *m, const tc_ds_captions *ds, const v1_paths *p,
                   const char *cfg_json) {
     const char *cfgname = o->config ? o->config : "config";
+    if (c->vit_freeze || c->freeze_text)
+        return tc_error_set("%s: fields \"vit_freeze\" / \"freeze_text\" apply to opt-v2 models only (an opt-v1 "
+                            "model trains every part)", cfgname);
     tc_v1_loader_cfg lc = tc_v1_loader_cfg_for(&m->cfg, o->data);
     if (c->audio_dir[0] && m->cfg.audio_dim > 0) resolve(lc.audio_dir, sizeof lc.audio_dir, c->audio_dir, o->data);
     if (c->token_dir[0] && lc.img_tokens > 0) resolve(lc.token_dir, sizeof lc.token_dir, c->token_dir, o->data);
@@ -672,6 +688,7 @@ int tc_pretrain_run(const tc_pretrain_opts *o) {
      * temperature are exempt), which tc_opt_decay_exclude alone would break (position_ids would decay) */
     tc_dist dist;
     tc_dist_init(&dist, NULL, NULL);
+    if (rc == 0) freeze_towers(&m, c.vit_freeze, c.freeze_text, dist.rank == 0);
     if (rc == 0) rc = tc_train(&tc, &m.params, tasks, nt, &dist, o->resume ? TC_START_RESUME : TC_START_FRESH);
     if (rc == 0 && dist.rank == 0) {
         char mdir[1100];
