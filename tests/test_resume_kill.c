@@ -1,7 +1,8 @@
 /* Killing a training process at any moment, including in the middle of writing a checkpoint, never
  * corrupts the last good checkpoint. A child process trains the toy model with a checkpoint after EVERY
  * step (so most of its time is spent saving) and resumes automatically; the parent SIGKILLs it after a
- * random delay, again and again, until a child finishes. After every kill:
+ * random delay, again and again, until a child finishes (another run from scratch if that took fewer than 5
+ * kills). After every kill:
  *   - the newest checkpoint verifies (sizes and CRCs), loads, and its parameters and AdamW moments are
  *     exactly those an uninterrupted in-process run had after the same step;
  *   - the newest step never goes backwards.
@@ -68,31 +69,21 @@ static int count_tmp(const char *cdir) {
 }
 
 #define KILL_ROUNDS 60
+#define MIN_KILLS 5
 
-int main(void) {
-    /* reference: uninterrupted, recording the state after every step */
-    static ref r;
-    toy t;
-    toy_init(&t, 8, 0.1f, 21);
-    r.t = &t;
-    toy_rm_run("kill_ref");
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    TC_CHECK(train("kill_ref", &t, &r, TC_START_FRESH) == 0, "reference: %s", tc_error_get());
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    /* Kill delays scale with how long a whole run takes on this machine (a fast machine finishes a run
-     * within fixed delays, a sanitized or loaded one never does): most kills land mid-run, every 4th
-     * round waits longer so that the run makes progress. */
-    double ref_us = (double)(t1.tv_sec - t0.tv_sec) * 1e6 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e3;
-    uint32_t short_us = (uint32_t)(ref_us / 8) + 1, long_us = (uint32_t)(ref_us / 3) + 1;
-    uint32_t final_crc = state_crc(&t.m.ps);
-    toy_free(&t);
-    toy_rm_run("kill_ref");
-
-    toy_rm_run(RUN);
+/* kill timing and the uninterrupted run's states */
+typedef struct plan {
     tc_rng rng;
-    tc_rng_seed(&rng, (uint64_t)time(NULL));
-    int kills = 0, mid_save = 0, finished = 0;
+    uint32_t short_us, long_us;
+    const ref *r;
+    uint32_t final_crc;
+} plan;
+
+/* One killed-and-resumed run from scratch, checked after every kill and at the end. Adds to *kills and
+ * *mid_save; returns 1 when a child completed the run. */
+static int episode(plan *pl, int *kills, int *mid_save) {
+    toy_rm_run(RUN);
+    int finished = 0;
     long last_step = 0;
     for (int round = 0; round < 400 && !finished; round++) {
         fflush(stdout);
@@ -110,20 +101,20 @@ int main(void) {
          * run complete, and the resume-to-completion check must not depend on machine speed. */
         int last_round = round >= KILL_ROUNDS;
         int status = 0;
-        if (!last_round) usleep((useconds_t)tc_rng_below(&rng, round % 4 == 3 ? long_us : short_us));
+        if (!last_round) usleep((useconds_t)tc_rng_below(&pl->rng, round % 4 == 3 ? pl->long_us : pl->short_us));
         if (last_round) {
             waitpid(pid, &status, 0);
         } else if (waitpid(pid, &status, WNOHANG) == 0) {
             kill(pid, SIGKILL);
             waitpid(pid, &status, 0);
-            kills++;
+            (*kills)++;
         }
         if (WIFEXITED(status)) {
             TC_CHECK(WEXITSTATUS(status) == 0, "round %d: child failed with status %d", round, WEXITSTATUS(status));
             finished = WEXITSTATUS(status) == 0;
             if (!finished) break;
         }
-        mid_save += count_tmp(RUN "/checkpoints") > 0;
+        *mid_save += count_tmp(RUN "/checkpoints") > 0;
         char *dir = NULL;
         long step = 0;
         if (tc_ckpt_find_latest(RUN, &dir, &step) != 0) {
@@ -140,18 +131,14 @@ int main(void) {
         int ok = tc_ckpt_load(dir, &u.m.ps, &st) == 0;
         TC_CHECK(ok, "round %d: %s does not load: %s", round, dir, tc_error_get());
         if (ok) {
-            int match = st.step == step && step <= STEPS && state_crc(&u.m.ps) == r.crc[step];
+            int match = st.step == step && step <= STEPS && state_crc(&u.m.ps) == pl->r->crc[step];
             TC_CHECK(match, "round %d: checkpoint of step %ld differs from the uninterrupted run's state", round, step);
             tc_ckpt_state_free(&st);
         }
         toy_free(&u);
         free(dir);
     }
-    printf("%d kills (%d left a save half-done), run finished: %s\n", kills, mid_save, finished ? "yes" : "no");
     TC_CHECK(finished, "a child eventually completed the run");
-    TC_CHECK(kills >= 5, "only %d kills happened", kills);
-    /* saving dominates the child's time (fsyncs every step), so some kills must land inside a save */
-    TC_CHECK(mid_save > 0, "no kill interrupted a save (%d kills)", kills);
     if (finished) {
         toy u;
         toy_init(&u, 8, 0.1f, 999);
@@ -159,7 +146,7 @@ int main(void) {
         long step = 0;
         tc_ckpt_state st;
         TC_CHECK(tc_ckpt_find_latest(RUN, &dir, &step) == 0 && step == STEPS, "final checkpoint at step %ld", step);
-        TC_CHECK(dir && tc_ckpt_load(dir, &u.m.ps, &st) == 0 && state_crc(&u.m.ps) == final_crc,
+        TC_CHECK(dir && tc_ckpt_load(dir, &u.m.ps, &st) == 0 && state_crc(&u.m.ps) == pl->final_crc,
                  "the killed-and-resumed run ends exactly where the uninterrupted one does");
         tc_ckpt_state_free(&st);
         free(dir);
@@ -176,6 +163,42 @@ int main(void) {
         free(text);
         TC_CHECK(n == STEPS && order, "log holds steps 1..%d once each (%d lines)", STEPS, n);
     }
+    return finished;
+}
+
+int main(void) {
+    /* reference: uninterrupted, recording the state after every step */
+    static ref r;
+    toy t;
+    toy_init(&t, 8, 0.1f, 21);
+    r.t = &t;
+    toy_rm_run("kill_ref");
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    TC_CHECK(train("kill_ref", &t, &r, TC_START_FRESH) == 0, "reference: %s", tc_error_get());
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    /* Kill delays scale with how long a whole run takes on this machine (a fast machine finishes a run
+     * within fixed delays, a sanitized or loaded one never does): most kills land mid-run, every 4th
+     * round waits longer so that the run makes progress. */
+    double ref_us = (double)(t1.tv_sec - t0.tv_sec) * 1e6 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e3;
+    plan pl = {.short_us = (uint32_t)(ref_us / 8) + 1, .long_us = (uint32_t)(ref_us / 3) + 1, .r = &r,
+               .final_crc = state_crc(&t.m.ps)};
+    toy_free(&t);
+    toy_rm_run("kill_ref");
+    tc_rng_seed(&pl.rng, (uint64_t)time(NULL));
+
+    /* A run can complete after few kills when the machine's speed changes after the reference was timed
+     * (a load spike during the reference makes every delay long); then another run from scratch is killed,
+     * until enough kills happened, at most 4 runs. */
+    int kills = 0, mid_save = 0, runs = 0;
+    while (runs < 4 && (runs == 0 || kills < MIN_KILLS || mid_save == 0)) {
+        runs++;
+        if (!episode(&pl, &kills, &mid_save)) break;
+    }
+    printf("%d kills (%d left a save half-done) over %d run(s)\n", kills, mid_save, runs);
+    TC_CHECK(kills >= MIN_KILLS, "only %d kills happened in %d runs", kills, runs);
+    /* saving dominates the child's time (fsyncs every step), so some kills must land inside a save */
+    TC_CHECK(mid_save > 0, "no kill interrupted a save (%d kills)", kills);
     toy_rm_run(RUN);
     return tc_test_summary("resume_kill");
 }
