@@ -87,10 +87,18 @@ static const tc_batch *step_batch(tc_v2_tasks *t, tc_graph *g, tc_train_ctx *ctx
     return b;
 }
 
+/* The trainer counts 3x the forward FLOPs (forward + backward); a frozen tower (vit_freeze, freeze_text) runs
+ * forward only, so its count is a third. */
+static double tower_flops(const tc_v2_tasks *t, int B, int T, int which) {
+    const tc_opt_v2 *v = tc_opt_v2_of(t->m);
+    int frozen = which == 0 ? !v->class_embedding->requires_grad : !v->word.table->requires_grad;
+    return enc_flops(&t->m->cfg, B, T, which) / (frozen ? 3.0 : 1.0);
+}
+
 static tc_tensor *img_states(tc_v2_tasks *t, tc_graph *g, tc_train_ctx *ctx, const tc_batch *b) {
     if (!t->c_img) {
         t->c_img = tc_opt_v2_vit(g, t->m, b->pixels, b->B, b->S);
-        if (t->c_img) ctx->flops += enc_flops(&t->m->cfg, b->B, b->T, 0);
+        if (t->c_img) ctx->flops += tower_flops(t, b->B, b->T, 0);
     }
     return t->c_img;
 }
@@ -98,7 +106,7 @@ static tc_tensor *img_states(tc_v2_tasks *t, tc_graph *g, tc_train_ctx *ctx, con
 static tc_tensor *txt_states(tc_v2_tasks *t, tc_graph *g, tc_train_ctx *ctx, const tc_batch *b) {
     if (!t->c_txt) {
         t->c_txt = tc_opt_v2_text(g, t->m, b->ids, b->valid, b->B, b->T, 0);
-        if (t->c_txt) ctx->flops += enc_flops(&t->m->cfg, b->B, b->T, 1);
+        if (t->c_txt) ctx->flops += tower_flops(t, b->B, b->T, 1);
     }
     return t->c_txt;
 }
@@ -173,7 +181,7 @@ tc_tensor *tc_v2_task_mlm(void *user, tc_graph *g, tc_train_ctx *ctx) {
     tc_tensor *fused = tc_opt_v2_fusion(g, t->m, txt, b->valid, img, 0);
     tc_tensor *logits = tc_opt_v2_mlm_logits(g, t->m, fused, rows, n);
     if (!logits) return NULL;
-    ctx->flops += enc_flops(&t->m->cfg, B, T, 1) + enc_flops(&t->m->cfg, B, T, 2) +
+    ctx->flops += tower_flops(t, B, T, 1) + enc_flops(&t->m->cfg, B, T, 2) +
                   2.0 * n * (double)t->m->cfg.hidden_size * t->m->cfg.vocab_size;
     return tc_cross_entropy(g, logits, tgt, -1, 0.0f, TC_REDUCE_MEAN);
 }
@@ -294,7 +302,7 @@ tc_tensor *tc_v2_task_td(void *user, tc_graph *g, tc_train_ctx *ctx) {
     const tc_ds_ids **caps = tc_graph_alloc(g, sizeof(*caps) * (size_t)b->B);
     for (int i = 0; i < b->B; i++) caps[i] = &t->ds->items[b->samples[i].item].caps[b->samples[i].cap];
     int maxk = tc_ft_caption_len(&t->m->cfg) - 1;
-    ctx->flops += enc_flops(&t->m->cfg, b->B, maxk + 1, 1) + enc_flops(&t->m->cfg, b->B, maxk + 1, 2);
+    ctx->flops += tower_flops(t, b->B, maxk + 1, 1) + enc_flops(&t->m->cfg, b->B, maxk + 1, 2);
     return tc_v2_caption_lm_loss(g, t->m, img, caps, b->B, maxk, t->m->cfg.label_smoothing);
 }
 
