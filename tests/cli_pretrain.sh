@@ -50,6 +50,8 @@ sed -e 's/"eval_images": 4,/"eval_images": 4, "vit_freeze": true, "freeze_text":
     --progress off --threads 2 > "$out/log_frozen" 2>&1 || fail "frozen towers: $(cat "$out/log_frozen")"
 grep -q "pretrain: ViT frozen" "$out/log_frozen" && grep -q "pretrain: text tower frozen" "$out/log_frozen" ||
     fail "frozen towers not reported: $(cat "$out/log_frozen")"
+grep -q "warning: .*freshly initialised model keep those towers random" "$out/log_frozen" ||
+    fail "no warning for frozen towers without --init: $(cat "$out/log_frozen")"
 
 # errors: one line naming the file and field
 echo '{"train_datasets": [{"tasks": ["mrfr"]}]}' > "$out/bad.json"

@@ -2,6 +2,8 @@
 # configs/pretrain_v2_tiny.json (the issue-5 ITC recipe, docs/training.md) is accepted by taichu pretrain as
 # committed: ITC is the only task, the fresh model is the tiny preset (16-px patches, no text dropout) with
 # the dataset's vocabulary and 48 word pieces, and 40 steps take ITC off its ln B plateau on a tiny set.
+# Its second stage, configs/pretrain_v2_tiny_stage2.json, continues from that model with the towers frozen
+# and all four v2 tasks summed.
 set -euo pipefail
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
@@ -26,4 +28,16 @@ grep '"type":"train"' "$out/run/log.jsonl" | sed -E 's/.*"loss":([-0-9.e+]+).*/\
 awk '{ l[NR] = $1 } END { e = (l[NR] + l[NR-1] + l[NR-2] + l[NR-3] + l[NR-4]) / 5;
        printf "itc mean of the last 5 steps %.3f (ln 16 = 2.773)\n", e; exit !(e < 0.92 * log(16)) }' "$out/losses" ||
     fail "ITC loss did not go down: $(tr '\n' ' ' < "$out/losses")"
+
+# stage 2 from the stage-1 model
+cfg2="$TAICHU_SOURCE_DIR/configs/pretrain_v2_tiny_stage2.json"
+"$TAICHU" pretrain --config "$cfg2" --init "$out/run/model" --data "$out/data" --out "$out/run2" --steps 6 \
+    --batch 8 --warmup 2 --eval-images 4 --progress lines --threads 2 > "$out/log2" 2>&1 ||
+    fail "stage 2: $(cat "$out/log2")"
+grep -q "pretrain: ViT frozen" "$out/log2" && grep -q "pretrain: text tower frozen" "$out/log2" ||
+    fail "stage 2 did not freeze the towers: $(cat "$out/log2")"
+grep -q "warning" "$out/log2" && fail "stage 2 warned: $(cat "$out/log2")"
+for k in mlm td itc itm; do
+    [ "$(grep -c "\"$k\":" "$out/run2/log.jsonl")" -ge 6 ] || fail "stage 2: task $k missing from the log"
+done
 echo "cli_pretrain_recipe: ok"

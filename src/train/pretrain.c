@@ -689,6 +689,10 @@ int tc_pretrain_run(const tc_pretrain_opts *o) {
     tc_dist dist;
     tc_dist_init(&dist, NULL, NULL);
     if (rc == 0) freeze_towers(&m, c.vit_freeze, c.freeze_text, dist.rank == 0);
+    if (rc == 0 && dist.rank == 0 && (c.vit_freeze || c.freeze_text) && !o->init && !o->resume)
+        fprintf(stderr, "pretrain: warning: %s: vit_freeze / freeze_text on a freshly initialised model keep those "
+                        "towers random (the original freezes a pretrained CLIP ViT and text tower); start from a "
+                        "trained model with --init\n", o->config ? o->config : "config");
     if (rc == 0) rc = tc_train(&tc, &m.params, tasks, nt, &dist, o->resume ? TC_START_RESUME : TC_START_FRESH);
     if (rc == 0 && dist.rank == 0) {
         char mdir[1100];
