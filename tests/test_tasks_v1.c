@@ -332,6 +332,7 @@ static void test_overfit(const tc_ds_captions *ds) {
         tc_adamw opt = tc_adamw_torch(0.0f);
         tc_graph *g = tc_graph_new();
         double first = NAN, last = NAN;
+        long correct0 = 0, correctK = 0, correct_before = 0; /* itmThree: rows right at the first / last call */
         for (int it = 0; it <= K; it++) {
             tc_rng r;
             tc_rng_seed(&r, 3);
@@ -347,6 +348,9 @@ static void test_overfit(const tc_ds_captions *ds) {
             if (!loss) { TC_CHECK(0, "%s: %s", tasks[k].name, tc_error_get()); break; }
             if (it == 0) first = loss->data[0];
             last = loss->data[0];
+            if (it == 0) correct0 = e.t.itm3_correct;
+            if (it == K) correctK = e.t.itm3_correct - correct_before;
+            correct_before = e.t.itm3_correct;
             if (it == K) break;
             tc_backward(g, loss);
             tc_adamw_step(&opt, &e.m.params, 2e-3f);
@@ -354,6 +358,11 @@ static void test_overfit(const tc_ds_captions *ds) {
         printf("%-10s fixed batch: %.4f -> %.4f after %d steps\n", tasks[k].name, first, last, K);
         TC_CHECK(isfinite(first) && last < tasks[k].need * first, "%s: fixed-batch loss %.4f -> %.4f (need < %.2f x)",
                  tasks[k].name, first, last, tasks[k].need);
+        if (strcmp(tasks[k].name, "itmThree") == 0) { /* the fixed batch's labels are learned, not only the prior */
+            printf("itmThree fixed batch: %ld -> %ld of %d rows right\n", correct0, correctK, BATCH);
+            TC_CHECK(e.t.itm3_seen == (long)(K + 1) * BATCH && correctK > correct0 && correctK >= 2,
+                     "itmThree fixed batch: %ld -> %ld of %d rows right", correct0, correctK, BATCH);
+        }
         if (strcmp(tasks[k].name, "mafrThree") == 0) /* every synth image is spoken: 2 frames per sample and call */
             TC_CHECK(e.t.mam_masked == 2L * BATCH * (K + 1), "fixed MAM masks 2 frames per sample (%ld)", e.t.mam_masked);
         tc_graph_free(g);
@@ -401,6 +410,9 @@ static void test_training(const tc_ds_captions *ds) {
             for (int j = 0; j < 5; j++) tot += e.t.itm3_label[j];
             TC_CHECK(tot == (long)STEPS * BATCH && e.t.itm3_same_item == 0, "itmThree: %ld labels, %ld same-image parts", tot,
                      e.t.itm3_same_item);
+            /* the accuracy counters: every scored row counted once, correct ones a subset */
+            TC_CHECK(e.t.itm3_seen == (long)STEPS * BATCH && e.t.itm3_correct >= 0 && e.t.itm3_correct <= e.t.itm3_seen,
+                     "itmThree accuracy counters: %ld of %ld", e.t.itm3_correct, e.t.itm3_seen);
             for (int j = 0; have_audio && j < 5; j++) TC_CHECK(e.t.itm3_label[j] > 0, "label %d never drawn", j);
         }
         if (strcmp(tasks[k].name, "mrfrThree") == 0)

@@ -416,7 +416,16 @@ tc_tensor *tc_v1_task_itm3(void *user, tc_graph *g, tc_train_ctx *ctx) {
     int S;
     tc_tensor *h = encode(g, t->m, &in, &S);
     if (!h) return NULL;
-    tc_tensor *logits = tc_opt_v1_itm(g, t->m, tc_opt_v1_pooler(g, t->m, h));
+    /* the original's pooled [CLS] (row 0). Pooling the mean of the valid rows instead (as ITC) was measured and
+     * not better for itmThree (docs/training.md, "OPT-v1 pre-training") */
+    tc_tensor *logits = tc_contiguous(g, tc_opt_v1_itm(g, t->m, tc_opt_v1_pooler(g, t->m, h))); /* [B, 5] */
+    for (int i = 0; i < B; i++) { /* training accuracy: argmax == label */
+        const float *l = logits->data + (size_t)i * TC_OPT_V1_ITM_CLASSES;
+        int best = 0;
+        for (int k = 1; k < TC_OPT_V1_ITM_CLASSES; k++) best = l[k] > l[best] ? k : best;
+        t->itm3_correct += best == labels[i];
+    }
+    t->itm3_seen += B;
     return tc_cross_entropy(g, logits, labels, -1, 0.0f, TC_REDUCE_MEAN);
 }
 

@@ -53,6 +53,7 @@ typedef struct tc_v1_tasks {
     /* counters for tests and logs */
     long itm3_label[5];       /* labels drawn */
     long itm3_same_item;      /* replaced parts that came from the sample's own image (must stay 0) */
+    long itm3_correct, itm3_seen; /* itmThree rows whose argmax logit is the label, and rows scored (accuracy) */
     long mvm_masked, mam_masked, mlm_masked;
     int *last_itm3_label;     /* [B] the last itmThree step: label, image source row, audio source row */
     int *last_itm3_img, *last_itm3_aud;
