@@ -564,6 +564,9 @@ static int run_v1(pt_cfg *c, const tc_pretrain_opts *o, tc_model *m, const tc_ds
             printf("pretrain: model -> %s (loader: %ld batches, %ld prefetched, %.1f s building, %d bad samples skipped; "
                    "itmThree labels %ld/%ld/%ld/%ld/%ld)\n", mdir, st.batches, st.prefetch_hits, st.build_s, st.skipped,
                    vt.itm3_label[0], vt.itm3_label[1], vt.itm3_label[2], vt.itm3_label[3], vt.itm3_label[4]);
+        if (rc == 0 && vt.itm3_seen > 0) /* over the whole run, i.e. mostly the early, untrained steps */
+            printf("pretrain: itmThree training accuracy %.1f %% over %ld rows (chance 20 %%)\n",
+                   100.0 * (double)vt.itm3_correct / (double)vt.itm3_seen, vt.itm3_seen);
     }
     tc_dist_finalize(&dist);
     tc_v1_tasks_free(&vt);

@@ -5,12 +5,10 @@
  *
  * opt-v2: the L2-normalised ITC embeddings (vision_proj / text_proj of the [CLS] states; dim itc_dim), so
  *         image·text dot products are the contrastive similarities (spec A.1, A.5).
- * opt-v1: pooled features (v1 has no dual encoder; not a joint space):
- *         images: the mean of the ViT's final-LayerNorm states over the real patches (the pad patch
- *                 excluded), dim vit_hidden_size;
- *         texts:  the pooler output tanh(W·h[CLS] + b) of a text-only pass through the cross encoder,
- *                 dim hidden_size.
- *         Neither is normalised. */
+ * opt-v1: taichu's v1 ITC features (the original v1 has no dual encoder): a single-modality pass (text alone
+ *         or image alone) through the cross encoder, the pooler on the mean of its valid rows, L2-normalised,
+ *         dim hidden_size for both (tc_v1_pooled_text / tc_v1_pooled_image), so image·text dot products are
+ *         the similarities that v1 ITC pre-training trains. */
 #include "args.h"
 #include "command.h"
 #include "infer_cli.h"
