@@ -336,18 +336,20 @@ static int run_demo(int argc, char **argv) {
     }
 
     /* 2. pre-training of opt-v2-tiny at OPT's three levels, summed each step on one batch: token (MLM),
-     * modality (TD: the caption rebuilt from the image alone), sample (ITC + ITM). ITM's negatives are mined
-     * from the ITC similarities by sampling (softmax over the non-matches): the original's argmax picks
-     * near-duplicate captions that a few minutes of training cannot tell apart (ITM stayed at its label prior
-     * and its re-ranking lowered R@1; docs/demo.md) */
+     * modality (TD: the caption rebuilt from the image alone), sample (ITC + ITM). ITM's negatives: uniform for
+     * the first half of the steps, then mined from the ITC similarities by sampling (softmax over the
+     * non-matches). The original's argmax from the start picks near-duplicate captions that a few minutes of
+     * training cannot tell apart (ITM stayed at its label prior and its re-ranking lowered R@1; docs/demo.md) */
     int have_pre = 0;
     char cfg_path[1200];
     snprintf(cfg_path, sizeof cfg_path, "%s/pretrain_v2.json", out);
-    static const char cfg_v2[] =
-        "{\n"
-        "  \"train_datasets\": [{\"tasks\": [\"mlm\", \"td\", \"itc\", \"itm\"], \"mix_ratio\": [1, 1, 1, 1]}],\n"
-        "  \"sum_tasks\": true,\n  \"itm_negatives\": \"sampled\"\n}\n";
-    if (!failed && have_command("pretrain") && tc_write_file_atomic(cfg_path, cfg_v2, sizeof cfg_v2 - 1)) {
+    char cfg_v2[512];
+    int cfg_len = snprintf(cfg_v2, sizeof cfg_v2,
+                           "{\n"
+                           "  \"train_datasets\": [{\"tasks\": [\"mlm\", \"td\", \"itc\", \"itm\"], \"mix_ratio\": [1, 1, 1, 1]}],\n"
+                           "  \"sum_tasks\": true,\n  \"itm_negatives\": \"sampled\",\n  \"itm_hard_from_step\": %d\n}\n",
+                           pre_steps / 2);
+    if (!failed && have_command("pretrain") && tc_write_file_atomic(cfg_path, cfg_v2, (size_t)cfg_len)) {
         fprintf(stderr, "taichu demo: %s\n", tc_error_get());
         failed = 1;
     }
