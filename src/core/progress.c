@@ -6,11 +6,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
+#include "core/clock.h"
 
 static void fmt_duration(char *buf, size_t cap, double s) {
     if (!(s >= 0) || s > 359999) { snprintf(buf, cap, "--:--"); return; }
@@ -47,7 +43,7 @@ void tc_progress_format(char *buf, size_t cap, const char *label, int64_t done, 
 
 static void draw(tc_progress *p, int64_t done, int final) {
     char line[256];
-    double t = now_s();
+    double t = tc_now_s();
     tc_progress_format(line, sizeof line, p->label, done, p->total, t - p->t_start, p->tty);
     if (p->tty) fprintf(p->out, "\r%s\033[K%s", line, final ? "\n" : "");
     else fprintf(p->out, "%s\n", line);
@@ -62,7 +58,7 @@ void tc_progress_start(tc_progress *p, const char *label, int64_t total) {
     atomic_init(&p->done, 0);
     atomic_flag_clear(&p->drawing);
     p->out = stderr;
-    p->t_start = p->t_last_draw = now_s();
+    p->t_start = p->t_last_draw = tc_now_s();
     const char *env = getenv("TAICHU_PROGRESS");
     p->quiet = env && strcmp(env, "0") == 0;
     p->tty = (env && strcmp(env, "1") == 0) || isatty(fileno(stderr));
@@ -74,7 +70,7 @@ void tc_progress_add(tc_progress *p, int64_t n) {
     if (p->quiet || done >= p->total) return; /* the final line is drawn by finish */
     if (atomic_flag_test_and_set(&p->drawing)) return;
     double interval = p->tty ? 0.1 : 5.0;
-    if (now_s() - p->t_last_draw >= interval) draw(p, done, 0);
+    if (tc_now_s() - p->t_last_draw >= interval) draw(p, done, 0);
     atomic_flag_clear(&p->drawing);
 }
 

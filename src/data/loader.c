@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/clock.h"
 #include "core/error.h"
 #include "core/rng.h"
 
@@ -38,12 +39,6 @@ struct tc_loader {
     pthread_cond_t cv;
     tc_loader_stats st;
 };
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 tc_loader_cfg tc_loader_cfg_v2(int image_size, int max_text_len) {
     tc_loader_cfg c;
@@ -218,11 +213,11 @@ static void *worker(void *arg) {
         if (!job) { pthread_cond_wait(&L->cv, &L->mu); continue; }
         job->state = SLOT_BUILDING;
         pthread_mutex_unlock(&L->mu);
-        double t0 = now_s();
+        double t0 = tc_now_s();
         int skipped = 0;
         char first[512] = "";
         int rc = build(L, job->key, job->req, job->B, &job->b, &skipped, first, sizeof first);
-        double dt = now_s() - t0;
+        double dt = tc_now_s() - t0;
         pthread_mutex_lock(&L->mu);
         L->st.build_s += dt;
         if (rc == 0 && skipped) {
@@ -362,12 +357,12 @@ const tc_batch *tc_loader_get(tc_loader *L, uint64_t key, const tc_sample *s, in
     L->st.prefetch_misses++;
     pthread_mutex_unlock(&L->mu);
     slot_ensure(&L->cur, B, L->T, L->S, L->cfg.extra_bytes);
-    double t0 = now_s();
+    double t0 = tc_now_s();
     int skipped = 0;
     char first[512] = "";
     int rc = build(L, key, s, B, &L->cur.b, &skipped, first, sizeof first);
     pthread_mutex_lock(&L->mu);
-    L->st.build_s += now_s() - t0;
+    L->st.build_s += tc_now_s() - t0;
     if (rc == 0 && skipped) {
         if (L->st.skipped == 0) snprintf(L->st.first_skip, sizeof L->st.first_skip, "%s", first);
         L->st.skipped += skipped;

@@ -15,6 +15,7 @@
 
 #include <omp.h>
 
+#include "core/clock.h"
 #include "core/error.h"
 #include "core/fileio.h"
 #include "core/progress.h"
@@ -28,12 +29,6 @@
 /* rng streams: each purpose draws from its own counter-based stream so that e.g. changing the
  * caption grammar does not move the scenes */
 enum { STREAM_SCENE = 1, STREAM_TEXT = 2, STREAM_SPLIT = 3 };
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 void tc_synth_split_sizes(int n, int *n_train, int *n_val, int *n_test) {
     int t = n / 10, v = n / 20;
@@ -588,12 +583,12 @@ int tc_synth_generate(const tc_synth_opts *o, tc_synth_stats *st) {
      * system once at the end instead of two fsyncs per file, which made the disk, not the CPU, the limit.
      * README.txt is written last with a full fsync, after the sync: its presence means everything is on disk. */
     if (!rc) tc_fileio_batch_begin();
-    double t0 = now_s();
+    double t0 = tc_now_s();
     char *txt_db = o->v1_txt ? tc_path_join(v1_dir, "txt/synth") : NULL;
     if (!rc && txt_db) rc = tc_mkdir_p(txt_db);
     if (!rc) rc = write_images(o, img_dir, tok_dir, txt_db, &v);
     free(txt_db);
-    double t1 = now_s();
+    double t1 = tc_now_s();
     st->seconds_images = t1 - t0;
     if (!rc) {
         tc_synth_assign_splits(o->seed, o->images, split);
@@ -601,12 +596,12 @@ int tc_synth_generate(const tc_synth_opts *o, tc_synth_stats *st) {
     }
     if (!rc) rc = write_vocab_files(text_dir, &v, o, st);
     if (!rc) rc = write_v1_meta(text_dir, v1_dir);
-    double t2 = now_s();
+    double t2 = tc_now_s();
     st->seconds_text = t2 - t1;
     if (!rc && o->audio) rc = write_audio(o, audio_dir, st);
     int sync_rc = tc_fileio_batch_end(o->out);
     if (!rc) rc = sync_rc;
-    st->seconds_audio = now_s() - t2;
+    st->seconds_audio = tc_now_s() - t2;
     if (!rc) rc = write_readme(o, st, &v);
     tc_synth_vocab_free(&v);
     free(split);

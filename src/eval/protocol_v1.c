@@ -4,6 +4,7 @@
  * rank_output (zero-shot: ITM row 2, fine-tuned: the trained head; tc_itm_zero_shot says which). */
 #include "eval/protocol_model.h"
 
+#include "core/clock.h"
 #include "core/error.h"
 #include "core/progress.h"
 #include "model/infer.h"
@@ -12,12 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + 1e-9 * ts.tv_nsec;
-}
 
 static void reset(tc_graph *g) {
     tc_graph_reset(g);
@@ -40,7 +35,7 @@ int tc_eval_retrieval_v1(const tc_infer *inf, const char *const *img_paths, int 
     int *len = tc_xcalloc((size_t)n_txt + 1, sizeof *len);
     int rc = 0;
     tc_progress pr;
-    double t0 = now_s();
+    double t0 = tc_now_s();
     if (o->progress) tc_progress_start(&pr, "images (ViT, embeddings)", n_img);
     for (int i0 = 0; i0 < n_img && rc == 0; i0 += B) {
         int nb = n_img - i0 < B ? n_img - i0 : B;
@@ -56,7 +51,7 @@ int tc_eval_retrieval_v1(const tc_infer *inf, const char *const *img_paths, int 
     }
     if (o->progress) tc_progress_finish(&pr);
     free(px);
-    double t1 = now_s();
+    double t1 = tc_now_s();
     tm->images_s = t1 - t0;
     /* texts: [CLS] ids[:max_text_len] [SEP] -> LN(word + position + type) rows */
     for (int t0i = 0; t0i < n_txt && rc == 0; t0i += B) {
@@ -87,7 +82,7 @@ int tc_eval_retrieval_v1(const tc_infer *inf, const char *const *img_paths, int 
             memcpy(txt[t0i + i], e->data + (long)i * T * D, sizeof(float) * (size_t)len[t0i + i] * D);
         }
     }
-    double t2 = now_s();
+    double t2 = tc_now_s();
     tm->texts_s = t2 - t1;
     /* every pair, text-major (the original's dataset index i -> text i / N, image i % N) */
     long np = (long)n_img * n_txt;
@@ -119,7 +114,7 @@ int tc_eval_retrieval_v1(const tc_infer *inf, const char *const *img_paths, int 
         if (o->progress) tc_progress_add(&pr, P);
     }
     if (rc == 0 && o->progress) tc_progress_finish(&pr);
-    tm->pairs_s = now_s() - t2;
+    tm->pairs_s = tc_now_s() - t2;
     tm->pairs = rc == 0 ? np : 0;
     for (int t = 0; t < n_txt; t++) free(txt[t]);
     free(txt);

@@ -9,6 +9,7 @@
  * test_eval_protocol checks the scores against tc_opt_v2_fusion + tc_opt_v2_itm_logits. */
 #include "eval/protocol_model.h"
 
+#include "core/clock.h"
 #include "core/error.h"
 #include "core/progress.h"
 #include "core/gemm.h"
@@ -39,12 +40,6 @@ struct tc_eval_v2_cache {
     tc_graph **pool; /* [npool] one graph per pair-batch worker */
     int npool;
 };
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + 1e-9 * ts.tv_nsec;
-}
 
 static void reset(tc_graph *g) {
     tc_graph_reset(g);
@@ -588,7 +583,7 @@ int tc_eval_retrieval_v2(const tc_infer *inf, const char *const *img_paths, int 
     float *px = tc_xmalloc(sizeof(float) * (size_t)B * per);
     int rc = 0;
     tc_progress pr;
-    double t0 = now_s();
+    double t0 = tc_now_s();
     if (o->progress) tc_progress_start(&pr, "images (ViT, ITC)", n_img);
     for (int i0 = 0; i0 < n_img && rc == 0; i0 += B) {
         int nb = n_img - i0 < B ? n_img - i0 : B;
@@ -598,10 +593,10 @@ int tc_eval_retrieval_v2(const tc_infer *inf, const char *const *img_paths, int 
     }
     if (o->progress) tc_progress_finish(&pr);
     free(px);
-    double t1 = now_s();
+    double t1 = tc_now_s();
     tm->images_s = t1 - t0;
     if (rc == 0) rc = cache_all_texts(c, texts, n_txt, B, o->progress);
-    double t2 = now_s();
+    double t2 = tc_now_s();
     tm->texts_s = t2 - t1;
     float *s = NULL;
     tc_eval_pair *pairs = NULL;
@@ -618,7 +613,7 @@ int tc_eval_retrieval_v2(const tc_infer *inf, const char *const *img_paths, int 
             tm->pairs = np;
         }
     }
-    tm->pairs_s = now_s() - t2;
+    tm->pairs_s = tc_now_s() - t2;
     if (s != sim) free(s);
     free(pairs);
     free(itm);

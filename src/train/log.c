@@ -8,14 +8,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "core/error.h"
 #include "core/fileio.h"
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 void tc_json_put_string(FILE *f, const char *s) {
     fputc('"', f);
@@ -189,7 +184,7 @@ void tc_train_log_step(tc_train_log *l, const tc_step_record *r) {
     s.samples_per_s = l->ema_sps;
     s.gflops = l->ema_gflops;
     s.mfu = l->ema_mfu;
-    double t = now_s();
+    double t = tc_now_s();
     int last = r->step >= r->total;
     char line[1024];
     if (l->style == 1) {

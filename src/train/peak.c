@@ -7,15 +7,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/clock.h"
 #include "core/error.h"
 #include "core/fileio.h"
 #include "core/threads.h"
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 /* 12 independent FMA chains (> latency 4 × 2 pipes), written out so they stay in registers at -O2. */
 #define FMA12(F, A, B)                                                                                         \
@@ -70,17 +65,17 @@ double tc_peak_measure(int threads, double seconds) {
     long iters = 1000;
     double best = 0;
     float sink = 0;
-    double t_end = now_s() + seconds;
+    double t_end = tc_now_s() + seconds;
     /* One thread, many ~1 ms bursts, keep the fastest: on a shared machine some burst runs undisturbed at
      * the core's full rate, whereas all threads at once rarely get all cores together. The peak of
      * `threads` cores is that rate times the thread count. */
     do {
-        double t0 = now_s();
+        double t0 = tc_now_s();
         double flops = wide ? fma_loop512(iters, &sink) : fma_loop256(iters, &sink);
-        double dt = now_s() - t0;
+        double dt = tc_now_s() - t0;
         if (dt < 5e-4) iters *= 2;
         else if (flops / dt > best) best = flops / dt;
-    } while (now_s() < t_end || best == 0);
+    } while (tc_now_s() < t_end || best == 0);
     if (sink == 12345.0f) fprintf(stderr, " ");   /* keep the result alive */
     return best * threads / 1e9;
 }

@@ -8,18 +8,13 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/clock.h"
 #include "core/error.h"
 #include "core/fileio.h"
 #include "train/checkpoint.h"
 #include "train/metaloader.h"
 #include "train/peak.h"
 #include "train/plot.h"
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 tc_trainer_cfg tc_trainer_defaults(long total_steps) {
     tc_trainer_cfg c;
@@ -253,7 +248,7 @@ int tc_train(const tc_trainer_cfg *cfg, tc_params *ps, const tc_train_task *task
     int rc = 0;
 
     while (step < cfg->total_steps) {
-        double t0 = now_s();
+        double t0 = tc_now_s();
         int task = cfg->sum_tasks ? -1 : tc_metaloader_task(&ml, step);
         for (int i = 0; i < ntasks; i++) task_loss[i] = NAN;
         double loss_sum = 0, flops = 0;
@@ -321,7 +316,7 @@ int tc_train(const tc_trainer_cfg *cfg, tc_params *ps, const tc_train_task *task
         if (!skipped) tc_adamw_step(&opt, ps, (float)lr);
         step++;
 
-        double dt = now_s() - t0;
+        double dt = tc_now_s() - t0;
         session_s += dt;
         elapsed += dt;
         tc_step_record r;

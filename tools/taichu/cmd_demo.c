@@ -27,15 +27,10 @@
 #include <cJSON.h>
 
 #include "commands.inc"
+#include "core/clock.h"
 #include "core/error.h"
 #include "core/fileio.h"
 #include "data/synth_speech.h"
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + 1e-9 * ts.tv_nsec;
-}
 
 static int have_command(const char *name) {
     for (int i = 0; tc_commands[i]; i++)
@@ -152,7 +147,7 @@ static int stage_run(demo_ctx *c, const char *title, argv_t *a) {
         fprintf(g_script, "# %s\n%s\n\n", title, full);
         fflush(g_script);
     }
-    double t0 = now_s();
+    double t0 = tc_now_s();
     pid_t pid = fork();
     if (pid < 0) {
         s->status = DEMO_FAILED;
@@ -168,7 +163,7 @@ static int stage_run(demo_ctx *c, const char *title, argv_t *a) {
     int st = 0;
     while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
     }
-    s->seconds = now_s() - t0;
+    s->seconds = tc_now_s() - t0;
     if (WIFEXITED(st) && WEXITSTATUS(st) == 0) {
         s->status = DEMO_OK;
         printf("== [%d] done in %.1f s\n", c->nstages, s->seconds);
@@ -308,7 +303,7 @@ static int run_demo(int argc, char **argv) {
            "output: %s (report.html, results.md, commands.sh)\n",
            images, pre_steps, ft_steps, batch, quick ? " (--quick)" : "", v1_images,
            c->v1_speech ? " with speech" : " (no speech: built without espeak-ng)", v1_steps, out);
-    double t0 = now_s();
+    double t0 = tc_now_s();
     int failed = 0;
     argv_t av = {0};
     char buf[2400];
@@ -530,7 +525,7 @@ static int run_demo(int argc, char **argv) {
     g_script = NULL;
     chmod(script, 0755);
 
-    c->seconds_total = now_s() - t0;
+    c->seconds_total = tc_now_s() - t0;
     /* results: table on stdout, results.md, report.html (also after a failure: what did run is shown) */
     int nq = res->nqueries;
     demo_query saved[DEMO_QUERIES];

@@ -12,6 +12,7 @@
 #include "command.h"
 #include "infer_cli.h"
 
+#include "core/clock.h"
 #include "core/error.h"
 #include "core/fileio.h"
 #include "data/dataset.h"
@@ -28,12 +29,6 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + 1e-9 * ts.tv_nsec;
-}
 
 /* Images of the v2 layout sit in DIR/image/ when the JSON is DIR/text/X.json (spec §6.2). */
 static char *default_image_root(const char *data) {
@@ -124,10 +119,10 @@ static int eval_retrieval(const eval_args *ea, tc_infer *m, const char *img_root
     tc_eval_timing tm;
     /* v2: the ITC similarity matrix too, to report the dual encoder's own recalls beside the re-ranked ones */
     float *sim = v1 ? NULL : tc_xmalloc(sizeof(float) * (size_t)nn);
-    double t0 = now_s();
+    double t0 = tc_now_s();
     int rc = v1 ? tc_eval_retrieval_v1(m, paths, n_img, texts, n_txt, &o, i2t, t2i, &tm)
                 : tc_eval_retrieval_v2(m, paths, n_img, texts, n_txt, ea->k_test, &o, sim, i2t, t2i, &tm);
-    double secs = now_s() - t0;
+    double secs = tc_now_s() - t0;
     tc_retrieval_scores r, r_itc;
     int status = 0;
     if (rc == 0) rc = tc_retrieval_recall(i2t, t2i, n_img, n_txt, txt2img, rule, &r);
@@ -290,10 +285,10 @@ static int eval_caption(const eval_args *ea, tc_infer *m, const char *img_root) 
     char **texts = tc_xcalloc((size_t)n + 1, sizeof *texts);
     tc_gen_params gp = gen_params(ea, tc_caption_defaults(m));
     tc_eval_opts o = {ea->batch, ea->pair_batch, !ea->no_progress};
-    double t0 = now_s();
+    double t0 = tc_now_s();
     int status = 0;
     if (tc_eval_caption_gen(m, paths, n, &gp, &o, texts)) status = tc_cli_fail();
-    double gen_s = now_s() - t0;
+    double gen_s = tc_now_s() - t0;
     const char *pred = ea->out ? ea->out : "caption_pred.json";
     if (!status) {
         /* eval_caption.py: image_id = last 6 characters of the file stem */
@@ -337,10 +332,10 @@ static int eval_vqa(const eval_args *ea, tc_infer *m, const char *img_root) {
     char **ans = tc_xcalloc((size_t)n + 1, sizeof *ans);
     tc_gen_params gp = gen_params(ea, tc_vqa_defaults(m));
     tc_eval_opts o = {ea->batch, ea->pair_batch, !ea->no_progress};
-    double t0 = now_s();
+    double t0 = tc_now_s();
     int status = 0;
     if (tc_eval_vqa_gen(m, paths, qs, n, &gp, &o, ans)) status = tc_cli_fail();
-    double gen_s = now_s() - t0;
+    double gen_s = tc_now_s() - t0;
     const char *pred = ea->out ? ea->out : "vqa_pred.json";
     char *gt = ea->gt ? tc_xstrdup(ea->gt) : NULL;
     if (!status) {

@@ -7,6 +7,7 @@
 #include "args.h"
 #include "command.h"
 
+#include "core/clock.h"
 #include "core/error.h"
 #include "core/fileio.h"
 #include "eval/caption_json.h"
@@ -19,12 +20,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + 1e-9 * ts.tv_nsec;
-}
 
 static int write_out(const char *out_path, const char *js) {
     size_t len = strlen(js);
@@ -152,7 +147,7 @@ static int run_score(int argc, char **argv) {
     tc_caption_opts opts = {TC_SEGMENT_CHAR};
     if (tc_segment_mode_parse(segment, &opts.segment)) return tc_cli_fail();
 
-    double t0 = now_s();
+    double t0 = tc_now_s();
     tc_caption_set set;
     if (tc_caption_set_load(task, pred, gt, &set)) return tc_cli_fail();
     tc_caption_scores s;
@@ -160,7 +155,7 @@ static int run_score(int argc, char **argv) {
         tc_caption_set_free(&set);
         return tc_cli_fail();
     }
-    double secs = now_s() - t0;
+    double secs = tc_now_s() - t0;
     const char *unit = task == TC_CAPTION_TASK_VQA ? "questions" : "images";
     char extra[256];
     double acc = task == TC_CAPTION_TASK_VQA ? tc_vqa_exact_match(&set) : 0;
