@@ -24,7 +24,6 @@ Usage: /usr/bin/python3 bench/train_tiny_torch.py [--label NAME] [--task itc|itm
 import argparse
 import os
 import sys
-import time
 
 import numpy as np
 import torch
@@ -32,6 +31,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "ref"))
 import twin_opt_v2 as tw  # noqa: E402
+from torch_steps import timed_train_steps  # noqa: E402
 
 TINY = dict(tw.CFG, hidden_size=128, num_hidden_layers=2, num_attention_heads=4, intermediate_size=512,
             vocab_size=243, max_position_embeddings=128, type_vocab_size=3, patch_size=16, train_image_size=64,
@@ -133,18 +133,8 @@ def main():
     ids, valid, mlm_ids = torch.from_numpy(ids), torch.from_numpy(valid), torch.from_numpy(mlm_ids)
     mlm_rows, mlm_tgt = torch.tensor(rows), torch.tensor(tgts)
 
-    tt, ct = [], []
-    loss = None
-    for s in range(-a.warmup, a.steps):
-        t0, c0 = time.perf_counter(), time.process_time()
-        opt.zero_grad(set_to_none=False)
-        loss = step_loss(c, P, a.task, px, ids, valid, mlm_ids, mlm_rows, mlm_tgt)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, 1.0)
-        opt.step()
-        if s >= 0:
-            tt.append(time.perf_counter() - t0)
-            ct.append(time.process_time() - c0)
+    tt, ct, loss = timed_train_steps(
+        opt, params, lambda: step_loss(c, P, a.task, px, ids, valid, mlm_ids, mlm_rows, mlm_tgt), a.warmup, a.steps)
     tmed = float(np.median(tt))
     print(f"train_tiny_torch [{a.label}]: task {a.task} batch {B} torch {torch.__version__} "
           f"threads={torch.get_num_threads()} OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', '-')} "

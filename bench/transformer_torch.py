@@ -23,6 +23,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "ref"))
 from twin_transformer import Twin, TwinConfig, make_optimizer  # noqa: E402
+from torch_steps import timed_train_steps  # noqa: E402
 
 
 def block_flops(d, ffn, B, T):
@@ -63,19 +64,8 @@ def main():
             if s >= 0:
                 tf.append(time.perf_counter() - t0)
                 cf.append(time.process_time() - c0)
-    tt, ct = [], []
     model.train()
-    loss = None
-    for s in range(-a.warmup, a.steps):
-        t0, c0 = time.perf_counter(), time.process_time()
-        opt.zero_grad(set_to_none=False)
-        loss = F.mse_loss(model(ids, valid), target)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, 1.0)
-        opt.step()
-        if s >= 0:
-            tt.append(time.perf_counter() - t0)
-            ct.append(time.process_time() - c0)
+    tt, ct, loss = timed_train_steps(opt, params, lambda: F.mse_loss(model(ids, valid), target), a.warmup, a.steps)
     fmed, tmed = float(np.median(tf)), float(np.median(tt))
     print(f"transformer_torch [{a.label}]: torch {torch.__version__} threads={torch.get_num_threads()} "
           f"dropout={a.dropout} OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', '-')} "
