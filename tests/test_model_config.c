@@ -41,6 +41,7 @@ int main(void) {
     TC_CHECK(d.arch == TC_ARCH_V2 && d.vocab_size == 777 && d.hidden_dropout_prob == 0.25f && d.hidden_size == 128 &&
                  d.itc_dim == c.itc_dim && strcmp(d.hidden_act, c.hidden_act) == 0,
              "round trip");
+    TC_CHECK(strcmp(d.preset, "opt-v2-tiny") == 0, "round trip keeps the preset of origin (got \"%s\")", d.preset);
     unlink(path);
 
     /* Errors name the file and the field. */

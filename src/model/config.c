@@ -153,6 +153,11 @@ int tc_model_config_parse(const char *json, const char *name, tc_model_config *c
             else strcpy(dst, v->valuestring);
         }
     }
+    /* the preset a saved model started from (informational, written by tc_model_config_save): without it a
+     * reloaded opt-v2-tiny would call itself opt-v2-base, the defaults "arch" selects */
+    const cJSON *origin = cJSON_GetObjectItemCaseSensitive(root, "preset_origin");
+    if (rc == 0 && cJSON_IsString(origin) && strlen(origin->valuestring) < sizeof cfg->preset)
+        strcpy(cfg->preset, origin->valuestring);
     cJSON_Delete(root);
     if (rc) return rc;
     return tc_model_config_validate(cfg, name);
