@@ -51,7 +51,6 @@ static const tc_v2_tasks *mlm_params(tc_v1_tasks *t) {
     return &t->mlm;
 }
 
-
 static uint64_t step_key(const tc_train_ctx *ctx) { return (uint64_t)ctx->step * (uint64_t)ctx->accum + (uint64_t)ctx->micro; }
 
 const tc_v1_batch *tc_v1_tasks_batch(tc_v1_tasks *t, tc_train_ctx *ctx) {
@@ -118,7 +117,7 @@ static double layer_flops(double n, double d, double f) { return n * (2.0 * (4 *
 
 /* Embed the given modalities, compact them (text | N patches | audio) and run the cross encoder:
  * H [B, S, D]; *S_out = S. */
-static tc_tensor *encode_v(tc_graph *g, tc_model *m, const enc_in *in, int *S_out, const float **valid_out) {
+static tc_tensor *encode(tc_graph *g, tc_model *m, const enc_in *in, int *S_out) {
     tc_tensor *txt = NULL, *img = NULL, *aud = NULL;
     int N = tc_model_config_num_patches(&m->cfg);
     if (in->ids && !(txt = tc_opt_v1_text_embed(g, m, in->ids, in->valid, in->B, in->Tt))) return NULL;
@@ -138,12 +137,7 @@ static tc_tensor *encode_v(tc_graph *g, tc_model *m, const enc_in *in, int *S_ou
                                    2.0 * N * 3 * c->patch_size * c->patch_size * c->vit_hidden_size);
         *in->flops += in->B * c->num_hidden_layers * layer_flops(*S_out, c->hidden_size, c->intermediate_size);
     }
-    if (valid_out) *valid_out = x ? valid : NULL;
     return x ? tc_opt_v1_encoder(g, m, x, valid) : NULL;
-}
-
-static tc_tensor *encode(tc_graph *g, tc_model *m, const enc_in *in, int *S_out) {
-    return encode_v(g, m, in, S_out, NULL);
 }
 
 /* the unmasked inputs of batch b, every mask-embedding on row 0 (the original's all-zero img/audio masks) */
